@@ -1,0 +1,139 @@
+package io.zapi.sendcall;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Properties;
+
+import org.apache.camel.BindToRegistry;
+import org.apache.camel.CamelConfiguration;
+import org.apache.camel.CamelContext;
+import org.apache.camel.PropertyInject;
+import org.apache.camel.spi.PropertiesComponent;
+import org.apache.camel.util.IOHelper;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Binds the module's beans and checks its settings before any route is built: the credentials are there (or the
+ * sandbox stands in for Z-API), the secrets are known to the log masking, and the data folders exist.
+ */
+public class ModuleConfiguration implements CamelConfiguration {
+
+    static final String INSTANCE_ID = "zapi.instance-id";
+    static final String INSTANCE_TOKEN = "zapi.instance-token";
+    static final String CLIENT_TOKEN = "zapi.client-token";
+    static final String BASE_URL = "zapi.base-url";
+    static final String DATA_DIR = "zapi.data-dir";
+    static final String SANDBOX = "zapi.sandbox";
+    static final String SANDBOX_PORT = "zapi.sandbox.port";
+
+    /** The folders of the contract, created at start-up under zapi.data-dir. */
+    static final List<String> FOLDERS = List.of("inbox", "inbox/.done", "inbox/.error", "outbox/success",
+            "outbox/error-405", "outbox/error-415", "outbox/rejected", "outbox/failed", "outbox/reports");
+
+    private static final Logger LOG = LoggerFactory.getLogger(ModuleConfiguration.class);
+
+    @PropertyInject("zapi.default-call-duration")
+    private int defaultCallDuration;
+
+    @BindToRegistry
+    public RequestValidator requestValidator() {
+        return new RequestValidator(defaultCallDuration);
+    }
+
+    @BindToRegistry
+    public RequestFiles requestFiles() {
+        return new RequestFiles();
+    }
+
+    @BindToRegistry
+    public OutcomeRecord outcomeRecord() {
+        return new OutcomeRecord();
+    }
+
+    @Override
+    public void configure(CamelContext context) throws Exception {
+        PropertiesComponent properties = context.getPropertiesComponent();
+        registerSecrets(properties);
+        if (Boolean.parseBoolean(setting(properties, SANDBOX))) {
+            startSandbox(context, properties);
+        }
+        requireCredentials(properties);
+        SecretMasking.register(setting(properties, INSTANCE_TOKEN));
+        SecretMasking.register(setting(properties, CLIENT_TOKEN));
+        createFolders(Path.of(setting(properties, DATA_DIR)));
+    }
+
+    /**
+     * Every value a secret could take, from every source, is masked before the first lookup: Camel's properties
+     * parser logs the values it finds at DEBUG.
+     */
+    private static void registerSecrets(PropertiesComponent properties) {
+        Properties loaded = properties.loadProperties();
+        for (String key : List.of(INSTANCE_TOKEN, CLIENT_TOKEN)) {
+            SecretMasking.register(loaded.getProperty(key));
+            SecretMasking.register(System.getProperty(key));
+            SecretMasking.register(IOHelper.lookupEnvironmentVariable(key));
+        }
+    }
+
+    private static void startSandbox(CamelContext context, PropertiesComponent properties) throws Exception {
+        String instanceId = settingOr(properties, INSTANCE_ID, "sandbox-instance");
+        String instanceToken = settingOr(properties, INSTANCE_TOKEN, "sandbox-instance-token");
+        String clientToken = settingOr(properties, CLIENT_TOKEN, "sandbox-client-token");
+        int port = Integer.parseInt(settingOr(properties, SANDBOX_PORT, "0"));
+        ZapiSandbox sandbox = ZapiSandbox.start(port, instanceId, instanceToken, clientToken);
+        context.addService(sandbox, true, true);
+        properties.addOverrideProperty(BASE_URL, sandbox.baseUrl());
+        properties.addOverrideProperty(INSTANCE_ID, instanceId);
+        properties.addOverrideProperty(INSTANCE_TOKEN, instanceToken);
+        properties.addOverrideProperty(CLIENT_TOKEN, clientToken);
+        LOG.warn("*****************************************************************************");
+        LOG.warn("SANDBOX MODE (zapi.sandbox=true): NO REAL CALL IS PLACED.");
+        LOG.warn("Requests go to a Z-API simulator at {}, not to Z-API.", sandbox.baseUrl());
+        LOG.warn("*****************************************************************************");
+    }
+
+    private static void requireCredentials(PropertiesComponent properties) {
+        List<String> missing = new ArrayList<>();
+        for (String key : List.of(INSTANCE_ID, INSTANCE_TOKEN, CLIENT_TOKEN)) {
+            if (setting(properties, key) == null) {
+                missing.add(key + " (env " + envName(key) + ")");
+            }
+        }
+        if (!missing.isEmpty()) {
+            throw new StartupException("Missing setting" + (missing.size() > 1 ? "s " : " ") + String.join(", ", missing)
+                                       + ". Set them in application.properties, as -D system properties or as "
+                                       + "environment variables; or run with -Dzapi.sandbox=true to try the module "
+                                       + "against a local Z-API simulator.");
+        }
+    }
+
+    private static void createFolders(Path dataDir) {
+        try {
+            for (String folder : FOLDERS) {
+                Files.createDirectories(dataDir.resolve(folder));
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot create the data folders under " + dataDir.toAbsolutePath(), e);
+        }
+    }
+
+    static String envName(String key) {
+        return key.toUpperCase(Locale.ROOT).replace('.', '_').replace('-', '_');
+    }
+
+    private static String setting(PropertiesComponent properties, String key) {
+        return properties.resolveProperty(key).filter(value -> !value.isBlank()).orElse(null);
+    }
+
+    private static String settingOr(PropertiesComponent properties, String key, String fallback) {
+        String value = setting(properties, key);
+        return value != null ? value : fallback;
+    }
+}

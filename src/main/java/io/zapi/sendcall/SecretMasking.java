@@ -1,0 +1,40 @@
+package io.zapi.sendcall;
+
+import java.net.URLEncoder;
+import java.nio.charset.StandardCharsets;
+import java.util.Set;
+import java.util.concurrent.CopyOnWriteArraySet;
+
+/**
+ * Replaces the configured secrets wherever text leaves the module: log lines, records, error messages. Camel's own
+ * URI masking only knows query parameters, and the instance token is a path segment, so we mask the values
+ * themselves.
+ */
+public final class SecretMasking {
+
+    public static final String MASK = "****";
+    private static final Set<String> SECRETS = new CopyOnWriteArraySet<>();
+
+    private SecretMasking() {
+    }
+
+    /** Registers a secret, in its raw and URL-encoded forms. */
+    public static void register(String secret) {
+        if (secret == null || secret.isBlank()) {
+            return;
+        }
+        SECRETS.add(secret);
+        SECRETS.add(URLEncoder.encode(secret, StandardCharsets.UTF_8));
+    }
+
+    public static String mask(String text) {
+        if (text == null || SECRETS.isEmpty()) {
+            return text;
+        }
+        String masked = text;
+        for (String secret : SECRETS) {
+            masked = masked.replace(secret, MASK);
+        }
+        return masked;
+    }
+}

@@ -1,0 +1,65 @@
+package io.zapi.sendcall;
+
+import java.util.Map;
+
+import org.apache.camel.main.BaseMainSupport;
+import org.apache.camel.main.Main;
+import org.apache.camel.main.MainListenerSupport;
+import org.apache.camel.model.Model;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** Starts the module from the project root: routes from routes/*.yaml, settings from application.properties. */
+public final class ZapiSendCall {
+
+    private static final Logger LOG = LoggerFactory.getLogger(ZapiSendCall.class);
+
+    private ZapiSendCall() {
+    }
+
+    public static void main(String[] args) {
+        try {
+            newMain(Map.of()).run();
+        } catch (Exception e) {
+            StartupException cause = startupCause(e);
+            if (cause == null) {
+                LOG.error("The module stopped: {}", e.getMessage(), e);
+            } else {
+                LOG.error("Cannot start: {}", cause.getMessage());
+            }
+            System.exit(1);
+        }
+    }
+
+    /** The module as it runs, with optional settings that take precedence over every other source. */
+    public static Main newMain(Map<String, String> overrides) {
+        Main main = new Main();
+        // Camel Main reads only classpath:application.properties unless told: the settings live beside routes/
+        main.setPropertyPlaceholderLocations("file:application.properties");
+        main.configure().addConfiguration(ModuleConfiguration.class);
+        overrides.forEach(main::addOverrideProperty);
+        main.addMainListener(new MainListenerSupport() {
+            @Override
+            public void afterConfigure(BaseMainSupport configured) {
+                // without this check Camel Main starts happily with no route at all
+                Model model = configured.getCamelContext().getCamelContextExtension().getContextPlugin(Model.class);
+                if (model.getRouteDefinitions().isEmpty()) {
+                    throw new StartupException("No routes were loaded from " + configured.getCamelContext()
+                            .getPropertiesComponent().resolveProperty("camel.main.routes-include-pattern")
+                            .orElse("routes/") + ": start the module from the project root, where routes/ and "
+                                               + "application.properties are.");
+                }
+            }
+        });
+        return main;
+    }
+
+    private static StartupException startupCause(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof StartupException startup) {
+                return startup;
+            }
+        }
+        return null;
+    }
+}
