@@ -74,7 +74,7 @@ public class RequestValidator {
     }
 
     private static String phone(JsonNode phone) throws InvalidRequestException {
-        if (phone == null || phone.isNull()) {
+        if (phone == null || phone.isNull() || phone.isTextual() && phone.textValue().isBlank()) {
             throw new InvalidRequestException("phone is required: country code, area code and number, "
                                               + "e.g. \"5511999999999\"");
         }

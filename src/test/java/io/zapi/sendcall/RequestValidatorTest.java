@@ -1,0 +1,16 @@
+package io.zapi.sendcall;
+
+import org.junit.jupiter.api.Test;
+
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/** Settings the validator refuses at start-up. */
+class RequestValidatorTest {
+
+    @Test
+    void aDefaultDurationOutsideZapisRangeStopsStartUp() {
+        assertThatThrownBy(() -> new RequestValidator(16)).isInstanceOf(StartupException.class)
+                .hasMessageContaining("zapi.default-call-duration must be 1 to 15");
+        assertThatThrownBy(() -> new RequestValidator(0)).isInstanceOf(StartupException.class);
+    }
+}

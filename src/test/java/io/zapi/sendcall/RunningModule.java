@@ -1,0 +1,140 @@
+package io.zapi.sendcall;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import org.apache.camel.CamelContext;
+import org.apache.camel.main.Main;
+
+import static org.awaitility.Awaitility.await;
+
+/**
+ * The module as it runs in production (routes/*.yaml, application.properties, ModuleConfiguration), started in this
+ * JVM from the project root against a Z-API stand-in, with its data folders in a temporary directory.
+ */
+final class RunningModule implements AutoCloseable {
+
+    static final String INSTANCE_ID = "test-instance-42";
+    static final String INSTANCE_TOKEN = "INSTANCE-TOKEN-7f3a9c2e";
+    static final String CLIENT_TOKEN = "CLIENT-TOKEN-b81d4e6f";
+    static final String SEND_CALL_PATH = "/instances/" + INSTANCE_ID + "/token/" + INSTANCE_TOKEN + "/send-call";
+
+    private final Main main;
+    private final Path dataDir;
+
+    private RunningModule(Main main, Path dataDir) {
+        this.main = main;
+        this.dataDir = dataDir;
+    }
+
+    /** Starts the module against the given Z-API base URL; extra settings override the defaults. */
+    static RunningModule start(String baseUrl, Path dataDir, Map<String, String> settings) {
+        Map<String, String> overrides = new HashMap<>();
+        overrides.put("zapi.base-url", baseUrl);
+        overrides.put("zapi.instance-id", INSTANCE_ID);
+        overrides.put("zapi.instance-token", INSTANCE_TOKEN);
+        overrides.put("zapi.client-token", CLIENT_TOKEN);
+        overrides.put("zapi.data-dir", dataDir.toString());
+        overrides.put("zapi.inbox.poll-delay-ms", "100");
+        overrides.putAll(settings);
+        Main main = ZapiSendCall.newMain(overrides);
+        try {
+            main.start();
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+        return new RunningModule(main, dataDir);
+    }
+
+    static RunningModule start(String baseUrl, Path dataDir) {
+        return start(baseUrl, dataDir, Map.of());
+    }
+
+    CamelContext context() {
+        return main.getCamelContext();
+    }
+
+    Path dataDir() {
+        return dataDir;
+    }
+
+    Path inbox() {
+        return dataDir.resolve("inbox");
+    }
+
+    Path outbox(String outcome) {
+        return dataDir.resolve("outbox").resolve(outcome);
+    }
+
+    /** Drops a file the way producers should: written under a .part name, then renamed. */
+    void drop(String name, byte[] content) {
+        try {
+            Path part = inbox().resolve(name + ".part");
+            Files.write(part, content);
+            Files.move(part, inbox().resolve(name), StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    void drop(String name, String content) {
+        drop(name, content.getBytes(StandardCharsets.UTF_8));
+    }
+
+    /** The records whose source name is the given file, waiting until there are {@code count} of them. */
+    List<JsonNode> awaitRecords(String sourceName, int count) {
+        return await().atMost(Duration.ofSeconds(20)).until(() -> recordsOf(sourceName), r -> r.size() == count);
+    }
+
+    JsonNode awaitRecord(String sourceName) {
+        return awaitRecords(sourceName, 1).get(0);
+    }
+
+    /** Every record in every outcome folder, read from disk. */
+    List<JsonNode> allRecords() {
+        try (Stream<Path> files = Files.walk(dataDir.resolve("outbox"))) {
+            return files.filter(f -> f.toString().endsWith(".json") && f.getParent().getParent().endsWith("outbox")
+                                     && !f.getFileName().toString().startsWith("."))
+                    .map(RunningModule::read)
+                    .toList();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    List<JsonNode> recordsOf(String sourceName) {
+        return allRecords().stream().filter(r -> sourceName.equals(r.path("source").path("name").asText())).toList();
+    }
+
+    /** The files in inbox/.done or inbox/.error whose name ends with the dropped name. */
+    List<Path> kept(String folder, String name) {
+        try (Stream<Path> files = Files.list(inbox().resolve(folder))) {
+            return files.filter(f -> f.getFileName().toString().endsWith("-" + name)).toList();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    static JsonNode read(Path file) {
+        try {
+            return Json.MAPPER.readTree(file.toFile());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    @Override
+    public void close() {
+        main.stop();
+    }
+}

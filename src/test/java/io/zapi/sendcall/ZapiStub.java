@@ -1,0 +1,80 @@
+package io.zapi.sendcall;
+
+import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
+
+import com.github.tomakehurst.wiremock.WireMockServer;
+import com.github.tomakehurst.wiremock.client.ResponseDefinitionBuilder;
+import com.github.tomakehurst.wiremock.http.HttpHeader;
+import com.github.tomakehurst.wiremock.verification.LoggedRequest;
+
+import static com.github.tomakehurst.wiremock.client.WireMock.aResponse;
+import static com.github.tomakehurst.wiremock.client.WireMock.any;
+import static com.github.tomakehurst.wiremock.client.WireMock.anyUrl;
+import static com.github.tomakehurst.wiremock.client.WireMock.equalTo;
+import static com.github.tomakehurst.wiremock.client.WireMock.equalToJson;
+import static com.github.tomakehurst.wiremock.client.WireMock.okJson;
+import static com.github.tomakehurst.wiremock.client.WireMock.post;
+import static com.github.tomakehurst.wiremock.client.WireMock.postRequestedFor;
+import static com.github.tomakehurst.wiremock.client.WireMock.urlEqualTo;
+import static com.github.tomakehurst.wiremock.core.WireMockConfiguration.options;
+
+/** A real HTTP server on loopback standing in for Z-API: it answers by the phone in the body. */
+final class ZapiStub implements AutoCloseable {
+
+    static final String ZAAP_ID = "3999984263738042930CD6ECDE9VDWSA";
+    static final String MESSAGE_ID = "D241XXXX732339502B68";
+
+    private final WireMockServer server = new WireMockServer(options().bindAddress("127.0.0.1").dynamicPort());
+
+    ZapiStub() {
+        server.start();
+        reset();
+    }
+
+    String baseUrl() {
+        return "http://127.0.0.1:" + server.port();
+    }
+
+    /** Z-API's documented 200 for any well-formed request; anything else found nowhere is a 404. */
+    void reset() {
+        server.resetAll();
+        server.stubFor(any(anyUrl()).atPriority(10).willReturn(aResponse().withStatus(404)));
+        server.stubFor(post(urlEqualTo(RunningModule.SEND_CALL_PATH)).atPriority(5)
+                .withHeader("Client-Token", equalTo(RunningModule.CLIENT_TOKEN))
+                .withHeader("Content-Type", equalTo("application/json"))
+                .willReturn(okJson("{\"zaapId\":\"" + ZAAP_ID + "\",\"messageId\":\"" + MESSAGE_ID + "\",\"id\":\""
+                                   + MESSAGE_ID + "\"}")));
+    }
+
+    /** Answers the given response to requests for this phone. */
+    void answer(String phone, ResponseDefinitionBuilder response) {
+        server.stubFor(post(urlEqualTo(RunningModule.SEND_CALL_PATH)).atPriority(1)
+                .withRequestBody(equalToJson("{\"phone\":\"" + phone + "\"}", true, true))
+                .willReturn(response));
+    }
+
+    /** The requests that carried this phone. */
+    List<LoggedRequest> requestsFor(String phone) {
+        return server.findAll(postRequestedFor(anyUrl())
+                .withRequestBody(equalToJson("{\"phone\":\"" + phone + "\"}", true, true)));
+    }
+
+    List<LoggedRequest> allRequests() {
+        return server.findAll(com.github.tomakehurst.wiremock.client.WireMock.anyRequestedFor(anyUrl()));
+    }
+
+    static Set<String> headerNames(LoggedRequest request) {
+        Set<String> names = new TreeSet<>(String.CASE_INSENSITIVE_ORDER);
+        for (HttpHeader header : request.getHeaders().all()) {
+            names.add(header.key());
+        }
+        return names;
+    }
+
+    @Override
+    public void close() {
+        server.stop();
+    }
+}
