@@ -7,6 +7,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -28,6 +29,8 @@ final class RunningModule implements AutoCloseable {
     static final String INSTANCE_TOKEN = "INSTANCE-TOKEN-7f3a9c2e";
     static final String CLIENT_TOKEN = "CLIENT-TOKEN-b81d4e6f";
     static final String SEND_CALL_PATH = "/instances/" + INSTANCE_ID + "/token/" + INSTANCE_TOKEN + "/send-call";
+
+    static final List<String> OUTCOMES = List.of("success", "error-405", "error-415", "rejected", "failed");
 
     private final Main main;
     private final Path dataDir;
@@ -100,16 +103,18 @@ final class RunningModule implements AutoCloseable {
         return awaitRecords(sourceName, 1).get(0);
     }
 
-    /** Every record in every outcome folder, read from disk. */
+    /** Every record in every outcome folder, read from disk (files still under their hidden temp name excluded). */
     List<JsonNode> allRecords() {
-        try (Stream<Path> files = Files.walk(dataDir.resolve("outbox"))) {
-            return files.filter(f -> f.toString().endsWith(".json") && f.getParent().getParent().endsWith("outbox")
-                                     && !f.getFileName().toString().startsWith("."))
-                    .map(RunningModule::read)
-                    .toList();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
+        List<JsonNode> records = new ArrayList<>();
+        for (String outcome : OUTCOMES) {
+            try (Stream<Path> files = Files.list(outbox(outcome))) {
+                files.filter(f -> f.toString().endsWith(".json") && !f.getFileName().toString().startsWith("."))
+                        .forEach(f -> records.add(read(f)));
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
         }
+        return records;
     }
 
     List<JsonNode> recordsOf(String sourceName) {
