@@ -60,6 +60,7 @@ public class ModuleConfiguration implements CamelConfiguration {
     public void configure(CamelContext context) throws Exception {
         PropertiesComponent properties = context.getPropertiesComponent();
         registerSecrets(properties);
+        requireRoutesFolder(properties);
         if (Boolean.parseBoolean(setting(properties, SANDBOX))) {
             startSandbox(context, properties);
         }
@@ -108,9 +109,24 @@ public class ModuleConfiguration implements CamelConfiguration {
         }
         if (!missing.isEmpty()) {
             throw new StartupException("Missing setting" + (missing.size() > 1 ? "s " : " ") + String.join(", ", missing)
-                                       + ". Set them in application.properties, as -D system properties or as "
+                                       + ". Set " + (missing.size() > 1 ? "them" : "it") + " in application.properties, as -D system properties or as "
                                        + "environment variables; or run with -Dzapi.sandbox=true to try the module "
                                        + "against a local Z-API simulator.");
+        }
+    }
+
+    /** Camel would fail with a bare NoSuchFileException; say what to do instead. */
+    private static void requireRoutesFolder(PropertiesComponent properties) {
+        String pattern = settingOr(properties, "camel.main.routes-include-pattern", "");
+        for (String location : pattern.split(",")) {
+            if (location.startsWith("file:")) {
+                Path folder = Path.of(location.substring("file:".length())).toAbsolutePath().getParent();
+                if (folder != null && !Files.isDirectory(folder)) {
+                    throw new StartupException("The routes folder " + folder + " does not exist: start the module "
+                                               + "from the project root, where routes/ and application.properties "
+                                               + "are, or set camel.main.routes-include-pattern.");
+                }
+            }
         }
     }
 

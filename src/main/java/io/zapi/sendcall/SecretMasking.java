@@ -18,9 +18,12 @@ public final class SecretMasking {
     private SecretMasking() {
     }
 
+    /** Shorter values are not masked: masking "c" would garble every line, and no real token is that short. */
+    static final int MIN_LENGTH = 4;
+
     /** Registers a secret, in its raw and URL-encoded forms. */
     public static void register(String secret) {
-        if (secret == null || secret.isBlank()) {
+        if (secret == null || secret.isBlank() || secret.length() < MIN_LENGTH) {
             return;
         }
         SECRETS.add(secret);

@@ -1,0 +1,67 @@
+package io.zapi.sendcall;
+
+import java.io.File;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/** The module started as its own process, by its real main(), from the project root. */
+final class ModuleProcess implements AutoCloseable {
+
+    private final Process process;
+    private final Path output;
+
+    private ModuleProcess(Process process, Path output) {
+        this.process = process;
+        this.output = output;
+    }
+
+    /** Starts the module with these -D settings and these environment variables (ZAPI_* from this JVM removed). */
+    static ModuleProcess start(Map<String, String> systemProperties, Map<String, String> environment) {
+        List<String> command = new ArrayList<>();
+        command.add(ProcessHandle.current().info().command().orElse("java"));
+        command.add("-cp");
+        command.add(System.getProperty("java.class.path"));
+        systemProperties.forEach((key, value) -> command.add("-D" + key + "=" + value));
+        command.add(ZapiSendCall.class.getName());
+        try {
+            Path output = Files.createTempFile("zapi-module", ".log");
+            ProcessBuilder builder = new ProcessBuilder(command).directory(new File("."))
+                    .redirectErrorStream(true).redirectOutput(output.toFile());
+            builder.environment().keySet().removeIf(name -> name.startsWith("ZAPI_"));
+            builder.environment().putAll(environment);
+            return new ModuleProcess(builder.start(), output);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** Waits for the process to end by itself and returns its exit code. */
+    int awaitExit() throws InterruptedException {
+        if (!process.waitFor(60, TimeUnit.SECONDS)) {
+            throw new AssertionError("the module did not exit; output:\n" + output());
+        }
+        return process.exitValue();
+    }
+
+    String output() {
+        try {
+            return Files.readString(output);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    @Override
+    public void close() throws InterruptedException {
+        process.destroy();
+        if (!process.waitFor(30, TimeUnit.SECONDS)) {
+            process.destroyForcibly();
+        }
+    }
+}
