@@ -59,6 +59,18 @@ final class RunningModule implements AutoCloseable {
         return new RunningModule(main, dataDir);
     }
 
+    /** Starts the module in sandbox mode, with no Z-API settings at all. */
+    static RunningModule startSandbox(Path dataDir) {
+        Main main = ZapiSendCall.newMain(Map.of("zapi.sandbox", "true", "zapi.data-dir", dataDir.toString(),
+                "zapi.inbox.poll-delay-ms", "100"));
+        try {
+            main.start();
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+        return new RunningModule(main, dataDir);
+    }
+
     static RunningModule start(String baseUrl, Path dataDir) {
         return start(baseUrl, dataDir, Map.of());
     }

@@ -1,0 +1,87 @@
+package io.zapi.sendcall;
+
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** zapi.sandbox=true: no account, no real call, and a simulator that behaves as Z-API's document says. */
+class SandboxTest {
+
+    private static final HttpClient HTTP = HttpClient.newHttpClient();
+
+    @TempDir
+    static Path dataDir;
+    static RunningModule module;
+    static String sendCallUrl;
+
+    @BeforeAll
+    static void start() {
+        module = RunningModule.startSandbox(dataDir);
+        String baseUrl = module.context().resolvePropertyPlaceholders("{{zapi.base-url}}");
+        assertThat(baseUrl).startsWith("http://127.0.0.1:");
+        sendCallUrl = baseUrl + "/instances/sandbox-instance/token/sandbox-instance-token/send-call";
+    }
+
+    @AfterAll
+    static void stop() {
+        module.close();
+    }
+
+    @Test
+    void theQuickStartRequestSucceedsWithoutAnAccount() {
+        module.drop("sample.json", "{\"phone\": \"+55 (11) 99999-9999\", \"callDuration\": 7}");
+
+        JsonNode record = module.awaitRecord("sample.json");
+
+        assertThat(record.path("outcome").asText()).isEqualTo("success");
+        assertThat(record.path("status").asInt()).isEqualTo(200);
+        JsonNode response = record.path("response");
+        assertThat(response.path("zaapId").asText()).matches("[0-9A-F]{32}");
+        assertThat(response.path("messageId").asText()).matches("[0-9A-F]{20}");
+        assertThat(response.path("id").asText()).isEqualTo(response.path("messageId").asText());
+    }
+
+    @Test
+    void theSimulatorTakesOnlyPost() throws Exception {
+        HttpResponse<String> response = HTTP.send(HttpRequest.newBuilder(URI.create(sendCallUrl))
+                .header("Client-Token", "sandbox-client-token").GET().build(), HttpResponse.BodyHandlers.ofString());
+
+        assertThat(response.statusCode()).isEqualTo(405);
+    }
+
+    @Test
+    void theSimulatorTakesOnlyJson() throws Exception {
+        HttpResponse<String> response = HTTP.send(post("text/plain", "sandbox-client-token"),
+                HttpResponse.BodyHandlers.ofString());
+
+        assertThat(response.statusCode()).isEqualTo(415);
+    }
+
+    @Test
+    void theSimulatorChecksTheClientToken() throws Exception {
+        HttpResponse<String> wrong = HTTP.send(post("application/json", "wrong"), HttpResponse.BodyHandlers.ofString());
+        HttpResponse<String> right = HTTP.send(post("application/json", "sandbox-client-token"),
+                HttpResponse.BodyHandlers.ofString());
+
+        assertThat(wrong.statusCode()).isEqualTo(403);
+        assertThat(right.statusCode()).isEqualTo(200);
+        assertThat(Json.MAPPER.readTree(right.body()).fieldNames()).toIterable()
+                .containsExactlyInAnyOrder("zaapId", "messageId", "id");
+    }
+
+    private static HttpRequest post(String contentType, String clientToken) {
+        return HttpRequest.newBuilder(URI.create(sendCallUrl)).header("Content-Type", contentType)
+                .header("Client-Token", clientToken)
+                .POST(HttpRequest.BodyPublishers.ofString("{\"phone\":\"5511999999999\",\"callDuration\":5}")).build();
+    }
+}
