@@ -49,6 +49,8 @@ final class RunningModule implements AutoCloseable {
         overrides.put("zapi.client-token", CLIENT_TOKEN);
         overrides.put("zapi.data-dir", dataDir.toString());
         overrides.put("zapi.inbox.poll-delay-ms", "100");
+        overrides.put("camel.server.port", String.valueOf(freePort()));
+        overrides.put("zapi.jms.embedded-port", String.valueOf(freePort()));
         overrides.putAll(settings);
         Main main = ZapiSendCall.newMain(overrides);
         try {
@@ -62,7 +64,8 @@ final class RunningModule implements AutoCloseable {
     /** Starts the module in sandbox mode, with no Z-API settings at all. */
     static RunningModule startSandbox(Path dataDir) {
         Main main = ZapiSendCall.newMain(Map.of("zapi.sandbox", "true", "zapi.data-dir", dataDir.toString(),
-                "zapi.inbox.poll-delay-ms", "100"));
+                "zapi.inbox.poll-delay-ms", "100", "camel.server.port", String.valueOf(freePort()),
+                "zapi.jms.embedded-port", String.valueOf(freePort())));
         try {
             main.start();
         } catch (Exception e) {
@@ -137,6 +140,15 @@ final class RunningModule implements AutoCloseable {
     List<Path> kept(String folder, String name) {
         try (Stream<Path> files = Files.list(inbox().resolve(folder))) {
             return files.filter(f -> f.getFileName().toString().endsWith("-" + name)).toList();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** A loopback port nobody listens on right now. */
+    static int freePort() {
+        try (java.net.ServerSocket socket = new java.net.ServerSocket(0)) {
+            return socket.getLocalPort();
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
