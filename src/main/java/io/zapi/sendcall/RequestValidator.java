@@ -17,6 +17,9 @@ public class RequestValidator {
 
     /** Exchange property holding the input as received, for the record of a rejected request. */
     public static final String INPUT = "zapiInput";
+    /** Exchange property an input sets when its transport names the request (HTTP Idempotency-Key): it wins over
+     * the body's id. */
+    public static final String TRANSPORT_ID = "requestId";
 
     static final int MAX_DURATION = 15;
     private static final int MAX_ID_LENGTH = 256;
@@ -39,8 +42,9 @@ public class RequestValidator {
         if (!request.isObject()) {
             throw new InvalidRequestException("request must be a JSON object, got " + describe(request));
         }
-        return new CallRequest(phone(request.get("phone")), callDuration(request.get("callDuration")),
-                id(request.get("id")));
+        String transportId = exchange.getProperty(TRANSPORT_ID, String.class);
+        JsonNode id = transportId != null ? TextNode.valueOf(transportId) : request.get("id");
+        return new CallRequest(phone(request.get("phone")), callDuration(request.get("callDuration")), id(id));
     }
 
     private static JsonNode parse(Exchange exchange) throws InvalidRequestException {
