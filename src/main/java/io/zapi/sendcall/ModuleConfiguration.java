@@ -52,6 +52,11 @@ public class ModuleConfiguration implements CamelConfiguration {
     }
 
     @BindToRegistry
+    public FileReport fileReport() {
+        return new FileReport();
+    }
+
+    @BindToRegistry
     public OutcomeRecord outcomeRecord() {
         return new OutcomeRecord();
     }

@@ -140,8 +140,9 @@ public abstract class RequestFile implements Iterator<RequestRow>, Closeable {
                 if (token == null) {
                     return giveUp(index + 1, "file ends inside the JSON array");
                 }
+                JsonNode element = Json.MAPPER.readTree(parser);
                 index++;
-                return RequestRow.parsed(index, Json.MAPPER.readTree(parser));
+                return RequestRow.parsed(index, element);
             } catch (JsonProcessingException e) {
                 return giveUp(array ? index + 1 : null, "file is not valid JSON: " + reason(e));
             }
@@ -184,7 +185,7 @@ public abstract class RequestFile implements Iterator<RequestRow>, Closeable {
                 return giveUp(lineNumber, "file is not valid UTF-8 at line " + lineNumber);
             }
             try {
-                return RequestRow.parsed(lineNumber, Json.MAPPER.readTree(line));
+                return RequestRow.parsed(lineNumber, Json.ONE_VALUE.readTree(line));
             } catch (JsonProcessingException e) {
                 return RequestRow.unreadable(lineNumber, line, "line " + lineNumber + " is not valid JSON: "
                                                                + e.getOriginalMessage());

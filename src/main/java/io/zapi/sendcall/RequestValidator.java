@@ -67,7 +67,7 @@ public class RequestValidator {
                                               + "{\"phone\": \"5511999999999\", \"callDuration\": 5}");
         }
         try {
-            JsonNode node = Json.MAPPER.readTree(text);
+            JsonNode node = Json.ONE_VALUE.readTree(text);
             exchange.setProperty(INPUT, node);
             return node;
         } catch (JsonProcessingException e) {
