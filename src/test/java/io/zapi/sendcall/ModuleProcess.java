@@ -23,8 +23,15 @@ final class ModuleProcess implements AutoCloseable {
 
     /** Starts the module with these -D settings and these environment variables (ZAPI_* from this JVM removed). */
     static ModuleProcess start(Map<String, String> systemProperties, Map<String, String> environment) {
+        return start(List.of(), systemProperties, environment);
+    }
+
+    /** The same, with JVM options such as -Xmx256m. */
+    static ModuleProcess start(List<String> jvmOptions, Map<String, String> systemProperties,
+                               Map<String, String> environment) {
         List<String> command = new ArrayList<>();
         command.add(ProcessHandle.current().info().command().orElse("java"));
+        command.addAll(jvmOptions);
         command.add("-cp");
         command.add(System.getProperty("java.class.path"));
         systemProperties.forEach((key, value) -> command.add("-D" + key + "=" + value));
@@ -47,6 +54,14 @@ final class ModuleProcess implements AutoCloseable {
             throw new AssertionError("the module did not exit; output:\n" + output());
         }
         return process.exitValue();
+    }
+
+    long pid() {
+        return process.pid();
+    }
+
+    boolean isAlive() {
+        return process.isAlive();
     }
 
     String output() {
