@@ -81,7 +81,7 @@ public class ModuleConfiguration implements CamelConfiguration {
         configureHttp(context, properties);
     }
 
-    /** The HTTP input: Camel's embedded server must run it. */
+    /** The HTTP input: Camel's embedded server must run it, answers the server makes itself are JSON too. */
     private static void configureHttp(CamelContext context, PropertiesComponent properties) throws Exception {
         // without it Camel fails later with "No PlatformHttpEngine created and setup in registry"
         if (!Boolean.parseBoolean(setting(properties, SERVER_ENABLED))) {
@@ -89,6 +89,9 @@ public class ModuleConfiguration implements CamelConfiguration {
                                        + "Camel's embedded HTTP server. Set it to true (env "
                                        + envName(SERVER_ENABLED) + ").");
         }
+        // the limit the server enforces: camel.server.max-body-size, {{zapi.http.max-body-bytes}} unless set apart
+        long maxBodyBytes = Long.parseLong(settingOr(properties, "camel.server.max-body-size", "65536"));
+        context.addStartupListener(new HttpServerErrors(maxBodyBytes));
         if (setting(properties, HTTP_API_KEY) == null) {
             LOG.warn("The HTTP endpoint POST /send-call is open: anyone who can reach port {} can place calls. "
                      + "Set {} (env {}) to require it in an {} header.", settingOr(properties, "camel.server.port",
