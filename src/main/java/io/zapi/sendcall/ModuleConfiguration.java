@@ -31,6 +31,8 @@ public class ModuleConfiguration implements CamelConfiguration {
     static final String DATA_DIR = "zapi.data-dir";
     static final String SANDBOX = "zapi.sandbox";
     static final String SANDBOX_PORT = "zapi.sandbox.port";
+    static final String HTTP_API_KEY = "zapi.http.api-key";
+    static final String SERVER_ENABLED = "camel.server.enabled";
 
     /** The folders of the contract, created at start-up under zapi.data-dir. */
     static final List<String> FOLDERS = List.of("inbox", "inbox/.done", "inbox/.error", "outbox/success",
@@ -44,6 +46,14 @@ public class ModuleConfiguration implements CamelConfiguration {
     @BindToRegistry
     public RequestValidator requestValidator() {
         return new RequestValidator(defaultCallDuration);
+    }
+
+    @PropertyInject(value = HTTP_API_KEY, defaultValue = "")
+    private String httpApiKey;
+
+    @BindToRegistry
+    public HttpApiKey httpApiKey() {
+        return new HttpApiKey(httpApiKey);
     }
 
     @BindToRegistry
@@ -73,6 +83,25 @@ public class ModuleConfiguration implements CamelConfiguration {
         SecretMasking.register(setting(properties, INSTANCE_TOKEN));
         SecretMasking.register(setting(properties, CLIENT_TOKEN));
         createFolders(Path.of(setting(properties, DATA_DIR)));
+        configureHttp(context, properties);
+    }
+
+    /** The HTTP input: Camel's embedded server must run it, answers the server makes itself are JSON too. */
+    private static void configureHttp(CamelContext context, PropertiesComponent properties) throws Exception {
+        // without it Camel fails later with "No PlatformHttpEngine created and setup in registry"
+        if (!Boolean.parseBoolean(setting(properties, SERVER_ENABLED))) {
+            throw new StartupException(SERVER_ENABLED + " must be true: the HTTP input (POST /send-call) is served by "
+                                       + "Camel's embedded HTTP server. Set it to true (env "
+                                       + envName(SERVER_ENABLED) + ").");
+        }
+        // the limit the server enforces: camel.server.max-body-size, {{zapi.http.max-body-bytes}} unless set apart
+        long maxBodyBytes = Long.parseLong(settingOr(properties, "camel.server.max-body-size", "65536"));
+        context.addStartupListener(new HttpServerErrors(maxBodyBytes));
+        if (setting(properties, HTTP_API_KEY) == null) {
+            LOG.warn("The HTTP endpoint POST /send-call is open: anyone who can reach port {} can place calls. "
+                     + "Set {} (env {}) to require it in an {} header.", settingOr(properties, "camel.server.port",
+                    "8080"), HTTP_API_KEY, envName(HTTP_API_KEY), HttpApiKey.HEADER);
+        }
     }
 
     /**
@@ -81,7 +110,7 @@ public class ModuleConfiguration implements CamelConfiguration {
      */
     private static void registerSecrets(PropertiesComponent properties) {
         Properties loaded = properties.loadProperties();
-        for (String key : List.of(INSTANCE_TOKEN, CLIENT_TOKEN)) {
+        for (String key : List.of(INSTANCE_TOKEN, CLIENT_TOKEN, HTTP_API_KEY)) {
             SecretMasking.register(loaded.getProperty(key));
             SecretMasking.register(System.getProperty(key));
             SecretMasking.register(IOHelper.lookupEnvironmentVariable(key));

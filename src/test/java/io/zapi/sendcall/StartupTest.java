@@ -1,5 +1,11 @@
 package io.zapi.sendcall;
 
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpRequest.BodyPublishers;
+import java.net.http.HttpResponse;
+import java.net.http.HttpResponse.BodyHandlers;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -66,13 +72,15 @@ class StartupTest {
 
     @Test
     void settingsComeFromEnvironmentVariablesAndTheDataFoldersAreCreated() throws Exception {
+        int httpPort = RunningModule.freePort();
         try (ZapiStub zapi = new ZapiStub()) {
             Map<String, String> env = Map.of(
                     "ZAPI_BASE_URL", zapi.baseUrl(),
                     "ZAPI_INSTANCE_ID", RunningModule.INSTANCE_ID,
                     "ZAPI_INSTANCE_TOKEN", RunningModule.INSTANCE_TOKEN,
                     "ZAPI_CLIENT_TOKEN", RunningModule.CLIENT_TOKEN,
-                    "ZAPI_DATA_DIR", dataDir.toString());
+                    "ZAPI_DATA_DIR", dataDir.toString(),
+                    "CAMEL_SERVER_PORT", String.valueOf(httpPort));
             try (ModuleProcess module = ModuleProcess.start(Map.of(), env)) {
                 for (String folder : ModuleConfiguration.FOLDERS) {
                     await().atMost(Duration.ofSeconds(30)).until(() -> Files.isDirectory(dataDir.resolve(folder)));
@@ -87,6 +95,13 @@ class StartupTest {
                                 .findFirst().map(RunningModule::read).orElse(null),
                         r -> r != null);
                 assertThat(record.path("outcome").asText()).isEqualTo("success");
+                // the HTTP input listens on CAMEL_SERVER_PORT
+                HttpResponse<String> answer = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
+                        URI.create("http://127.0.0.1:" + httpPort + "/send-call"))
+                        .header("Content-Type", "application/json")
+                        .POST(BodyPublishers.ofString("{\"phone\": \"5511977776667\"}")).build(),
+                        BodyHandlers.ofString());
+                assertThat(answer.statusCode()).isEqualTo(200);
                 assertThat(module.output()).doesNotContain(RunningModule.INSTANCE_TOKEN)
                         .doesNotContain(RunningModule.CLIENT_TOKEN);
             }
