@@ -43,6 +43,9 @@ public class ModuleConfiguration implements CamelConfiguration {
     @PropertyInject("zapi.default-call-duration")
     private int defaultCallDuration;
 
+    @PropertyInject("zapi.retry.max-delay-ms")
+    private long maxRetryDelayMs;
+
     @BindToRegistry
     public RequestValidator requestValidator() {
         return new RequestValidator(defaultCallDuration);
@@ -59,6 +62,11 @@ public class ModuleConfiguration implements CamelConfiguration {
     @BindToRegistry
     public RequestFiles requestFiles() {
         return new RequestFiles();
+    }
+
+    @BindToRegistry
+    public RetryAfter retryAfter() {
+        return new RetryAfter(maxRetryDelayMs);
     }
 
     @BindToRegistry

@@ -55,6 +55,21 @@ final class ZapiStub implements AutoCloseable {
                 .willReturn(response));
     }
 
+    /** Answers the given responses in turn to requests for this phone, the last one from then on. */
+    void answerInTurn(String phone, ResponseDefinitionBuilder... responses) {
+        String scenario = "turns-" + phone;
+        for (int i = 0; i < responses.length; i++) {
+            var stub = post(urlEqualTo(RunningModule.SEND_CALL_PATH)).atPriority(1)
+                    .withRequestBody(equalToJson("{\"phone\":\"" + phone + "\"}", true, true))
+                    .inScenario(scenario)
+                    .whenScenarioStateIs(i == 0 ? com.github.tomakehurst.wiremock.stubbing.Scenario.STARTED : "turn-" + i);
+            if (i < responses.length - 1) {
+                stub = stub.willSetStateTo("turn-" + (i + 1));
+            }
+            server.stubFor(stub.willReturn(responses[i]));
+        }
+    }
+
     /** The requests that carried this phone. */
     List<LoggedRequest> requestsFor(String phone) {
         return server.findAll(postRequestedFor(anyUrl())

@@ -1,0 +1,140 @@
+package io.zapi.sendcall;
+
+import java.net.ServerSocket;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.github.tomakehurst.wiremock.verification.LoggedRequest;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import static com.github.tomakehurst.wiremock.client.WireMock.aResponse;
+import static com.github.tomakehurst.wiremock.client.WireMock.okJson;
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** Retries: only what is safe and transient, with backoff, honouring Retry-After, up to zapi.retry.max-attempts. */
+class RetryTest {
+
+    private static final Map<String, String> FAST_RETRIES = Map.of("zapi.retry.max-attempts", "3",
+            "zapi.retry.initial-delay-ms", "50", "zapi.retry.max-delay-ms", "3000",
+            "zapi.http.response-timeout-ms", "1000");
+
+    @TempDir
+    static Path dataDir;
+    static ZapiStub zapi;
+    static RunningModule module;
+
+    @BeforeAll
+    static void start() {
+        zapi = new ZapiStub();
+        module = RunningModule.start(zapi.baseUrl(), dataDir, FAST_RETRIES);
+    }
+
+    @AfterAll
+    static void stop() {
+        module.close();
+        zapi.close();
+    }
+
+    @Test
+    void aServiceUnavailableIsRetriedUntilItSucceeds() {
+        zapi.answerInTurn("5511900000001", aResponse().withStatus(503), aResponse().withStatus(503),
+                okJson("{\"zaapId\":\"Z\",\"messageId\":\"M\",\"id\":\"M\"}"));
+
+        module.drop("recovers.json", "{\"phone\": \"5511900000001\"}");
+
+        JsonNode record = module.awaitRecord("recovers.json");
+        assertThat(record.path("outcome").asText()).isEqualTo("success");
+        assertThat(record.path("attempts").asInt()).isEqualTo(3);
+        assertThat(record.path("response").path("zaapId").asText()).isEqualTo("Z");
+        assertThat(zapi.requestsFor("5511900000001")).hasSize(3)
+                .allSatisfy(r -> assertThat(r.getBodyAsString()).isEqualTo("{\"phone\":\"5511900000001\",\"callDuration\":5}"));
+    }
+
+    @Test
+    void tooManyRequestsWaitsAsLongAsRetryAfterSays() {
+        zapi.answerInTurn("5511900000002", aResponse().withStatus(429).withHeader("Retry-After", "2"),
+                okJson("{\"zaapId\":\"Z\",\"messageId\":\"M\",\"id\":\"M\"}"));
+
+        module.drop("busy.json", "{\"phone\": \"5511900000002\"}");
+
+        JsonNode record = module.awaitRecord("busy.json");
+        assertThat(record.path("outcome").asText()).isEqualTo("success");
+        assertThat(record.path("attempts").asInt()).isEqualTo(2);
+        List<LoggedRequest> calls = zapi.requestsFor("5511900000002");
+        assertThat(calls).hasSize(2);
+        Duration gap = Duration.between(calls.get(0).getLoggedDate().toInstant(), calls.get(1).getLoggedDate().toInstant());
+        assertThat(gap).isGreaterThanOrEqualTo(Duration.ofMillis(1900));
+    }
+
+    @ParameterizedTest(name = "HTTP {0} is retried up to max-attempts, then failed")
+    @ValueSource(ints = {429, 502, 503, 504})
+    void exhaustedRetriesFailWithTheLastStatusAndTheAttempts(int status) {
+        String phone = "55119000" + status + "0";
+        zapi.answer(phone, aResponse().withStatus(status));
+        Instant start = Instant.now();
+
+        module.drop("exhausted-" + status + ".json", "{\"phone\": \"" + phone + "\"}");
+
+        JsonNode record = module.awaitRecord("exhausted-" + status + ".json");
+        assertThat(record.path("outcome").asText()).isEqualTo("failed");
+        assertThat(record.path("status").asInt()).isEqualTo(status);
+        assertThat(record.path("attempts").asInt()).isEqualTo(3);
+        assertThat(record.path("error").asText()).isEqualTo("Z-API answered HTTP " + status + "; gave up after 3 attempts");
+        assertThat(zapi.requestsFor(phone)).hasSize(3);
+        // two waits of about 50 ms and 100 ms (exponential, with jitter)
+        assertThat(Duration.between(start, Instant.now())).isGreaterThanOrEqualTo(Duration.ofMillis(100));
+    }
+
+    @ParameterizedTest(name = "HTTP {0} is not retried")
+    @ValueSource(ints = {400, 401, 404, 405, 415, 500})
+    void whatMayHaveBeenPlacedOrWillNotChangeIsNotRetried(int status) {
+        String phone = "55119100" + status + "0";
+        zapi.answer(phone, aResponse().withStatus(status));
+
+        module.drop("once-" + status + ".json", "{\"phone\": \"" + phone + "\"}");
+
+        JsonNode record = module.awaitRecord("once-" + status + ".json");
+        assertThat(record.path("attempts").asInt()).isEqualTo(1);
+        assertThat(record.path("status").asInt()).isEqualTo(status);
+        assertThat(zapi.requestsFor(phone)).hasSize(1);
+    }
+
+    @Test
+    void aResponseTimeoutIsNotRetriedBecauseTheCallMayHaveBeenPlaced() {
+        zapi.answer("5511900000003", okJson("{}").withFixedDelay(3000));
+
+        module.drop("slow.json", "{\"phone\": \"5511900000003\"}");
+
+        JsonNode record = module.awaitRecord("slow.json");
+        assertThat(record.path("outcome").asText()).isEqualTo("failed");
+        assertThat(record.path("attempts").asInt()).isEqualTo(1);
+        assertThat(record.path("error").asText()).containsIgnoringCase("timed out");
+        assertThat(zapi.requestsFor("5511900000003")).hasSize(1);
+    }
+
+    @Test
+    void aRefusedConnectionIsRetriedThenFailed(@TempDir Path otherDataDir) throws Exception {
+        int port;
+        try (ServerSocket socket = new ServerSocket(0)) {
+            port = socket.getLocalPort();
+        }
+        try (RunningModule unreachable = RunningModule.start("http://127.0.0.1:" + port, otherDataDir, FAST_RETRIES)) {
+            unreachable.drop("refused.json", "{\"phone\": \"5511900000004\"}");
+
+            JsonNode record = unreachable.awaitRecord("refused.json");
+            assertThat(record.path("outcome").asText()).isEqualTo("failed");
+            assertThat(record.path("attempts").asInt()).isEqualTo(3);
+            assertThat(record.path("status").isNull()).isTrue();
+            assertThat(record.path("error").asText()).contains("Connection refused").endsWith("gave up after 3 attempts");
+        }
+    }
+}
