@@ -133,14 +133,14 @@ class InboxFilesTest {
 
     @Test
     void aServerErrorFails() {
-        zapi.answer("5531900000500", aResponse().withStatus(503));
+        zapi.answer("5531900000500", aResponse().withStatus(500));
 
         module.drop("server-error.json", "{\"phone\": \"5531900000500\"}");
 
         JsonNode record = module.awaitRecord("server-error.json");
         assertThat(record.path("outcome").asText()).isEqualTo("failed");
-        assertThat(record.path("status").asInt()).isEqualTo(503);
-        assertThat(record.path("error").asText()).isEqualTo("Z-API answered HTTP 503");
+        assertThat(record.path("status").asInt()).isEqualTo(500);
+        assertThat(record.path("error").asText()).isEqualTo("Z-API answered HTTP 500");
     }
 
     @Test

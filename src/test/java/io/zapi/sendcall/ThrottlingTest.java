@@ -1,0 +1,83 @@
+package io.zapi.sendcall;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.IntStream;
+
+import com.github.tomakehurst.wiremock.verification.LoggedRequest;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import static com.github.tomakehurst.wiremock.client.WireMock.okJson;
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** zapi.concurrency bounds the calls in flight; zapi.rate-limit bounds the calls per second. */
+class ThrottlingTest {
+
+    private static final String OK = "{\"zaapId\":\"Z\",\"messageId\":\"M\",\"id\":\"M\"}";
+
+    @TempDir
+    Path dataDir;
+
+    @Test
+    void noMoreThanTheConcurrencyAreInFlightAndTheyDoRunTogether() {
+        try (ZapiStub zapi = new ZapiStub();
+             RunningModule module = RunningModule.start(zapi.baseUrl(), dataDir, Map.of("zapi.concurrency", "3"))) {
+            IntStream.rangeClosed(1, 12).forEach(i -> zapi.answer(phone(i), okJson(OK).withFixedDelay(300)));
+
+            module.drop("slow.csv", csv(12));
+
+            assertThat(module.awaitRecords("slow.csv", 12))
+                    .allSatisfy(r -> assertThat(r.path("outcome").asText()).isEqualTo("success"));
+            int mostAtOnce = mostAtOnce(zapi.allRequests(), Duration.ofMillis(300));
+            assertThat(mostAtOnce).isEqualTo(3);
+        }
+    }
+
+    @Test
+    void theRateLimitSpacesTheCalls() {
+        try (ZapiStub zapi = new ZapiStub();
+             RunningModule module = RunningModule.start(zapi.baseUrl(), dataDir, Map.of("zapi.rate-limit", "4"))) {
+
+            module.drop("paced.csv", csv(9));
+
+            module.awaitRecords("paced.csv", 9);
+            List<Instant> received = zapi.allRequests().stream().map(r -> r.getLoggedDate().toInstant()).sorted().toList();
+            assertThat(received).hasSize(9);
+            // 9 calls at 4 per second need at least two full periods after the first
+            assertThat(Duration.between(received.get(0), received.get(8))).isGreaterThanOrEqualTo(Duration.ofMillis(1900));
+        }
+    }
+
+    private static String phone(int i) {
+        return "55219%08d".formatted(i);
+    }
+
+    private static String csv(int rows) {
+        StringBuilder csv = new StringBuilder("phone\n");
+        IntStream.rangeClosed(1, rows).forEach(i -> csv.append(phone(i)).append('\n'));
+        return csv.toString();
+    }
+
+    /** The largest number of requests whose [received, received + service time) windows overlap. */
+    private static int mostAtOnce(List<LoggedRequest> requests, Duration serviceTime) {
+        List<long[]> events = new ArrayList<>();
+        for (LoggedRequest request : requests) {
+            long start = request.getLoggedDate().getTime();
+            events.add(new long[] {start, 1});
+            events.add(new long[] {start + serviceTime.toMillis(), -1});
+        }
+        events.sort((a, b) -> a[0] != b[0] ? Long.compare(a[0], b[0]) : Long.compare(a[1], b[1]));
+        int current = 0;
+        int most = 0;
+        for (long[] event : events) {
+            current += (int) event[1];
+            most = Math.max(most, current);
+        }
+        return most;
+    }
+}
