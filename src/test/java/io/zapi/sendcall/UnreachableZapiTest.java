@@ -28,10 +28,12 @@ class UnreachableZapiTest {
             JsonNode record = module.awaitRecord("first.json");
             assertThat(record.path("outcome").asText()).isEqualTo("failed");
             assertThat(record.path("status").isNull()).isTrue();
-            assertThat(record.path("error").asText()).contains("Connection refused");
+            assertThat(record.path("error").asText()).contains("Connection refused")
+                    .endsWith("gave up after 4 attempts");
             assertThat(record.path("request").path("phone").asText()).isEqualTo("5511999999999");
             assertThat(record.path("id").asText()).isEqualTo("a-1");
-            assertThat(record.path("attempts").asInt()).isEqualTo(1);
+            // a refused connection placed no call: it is retried, zapi.retry.max-attempts (4) in all
+            assertThat(record.path("attempts").asInt()).isEqualTo(4);
             assertThat(module.awaitRecord("second.json").path("outcome").asText()).isEqualTo("failed");
             assertThat(module.context().getStatus().isStarted()).isTrue();
         }
