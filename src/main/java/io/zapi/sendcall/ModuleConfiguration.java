@@ -9,6 +9,8 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Properties;
 
+import jakarta.jms.ConnectionFactory;
+import org.apache.activemq.artemis.jms.client.ActiveMQConnectionFactory;
 import org.apache.camel.BindToRegistry;
 import org.apache.camel.CamelConfiguration;
 import org.apache.camel.CamelContext;
@@ -17,10 +19,12 @@ import org.apache.camel.spi.PropertiesComponent;
 import org.apache.camel.util.IOHelper;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.springframework.jms.connection.CachingConnectionFactory;
 
 /**
  * Binds the module's beans and checks its settings before any route is built: the credentials are there (or the
- * sandbox stands in for Z-API), the secrets are known to the log masking, and the data folders exist.
+ * sandbox stands in for Z-API), the secrets are known to the log masking, and the data folders exist. Starts the
+ * embedded JMS broker unless an external one is set.
  */
 public class ModuleConfiguration implements CamelConfiguration {
 
@@ -33,6 +37,10 @@ public class ModuleConfiguration implements CamelConfiguration {
     static final String SANDBOX_PORT = "zapi.sandbox.port";
     static final String HTTP_API_KEY = "zapi.http.api-key";
     static final String SERVER_ENABLED = "camel.server.enabled";
+    static final String JMS_BROKER_URL = "zapi.jms.broker-url";
+    static final String JMS_QUEUE = "zapi.jms.queue";
+    static final String JMS_EMBEDDED_HOST = "zapi.jms.embedded-host";
+    static final String JMS_EMBEDDED_PORT = "zapi.jms.embedded-port";
 
     /** The folders of the contract, created at start-up under zapi.data-dir. */
     static final List<String> FOLDERS = List.of("inbox", "inbox/.done", "inbox/.error", "outbox/success",
@@ -45,6 +53,12 @@ public class ModuleConfiguration implements CamelConfiguration {
 
     @PropertyInject("zapi.retry.max-delay-ms")
     private long maxRetryDelayMs;
+    @PropertyInject(value = JMS_BROKER_URL, defaultValue = "")
+    private String jmsBrokerUrl;
+
+    /** Where the embedded broker will be reached in-VM; decided now, as the connection factory is bound first. */
+    private final String embeddedBrokerUrl = EmbeddedBroker.newInVmUrl();
+    private CachingConnectionFactory jmsConnections;
 
     @BindToRegistry
     public RequestValidator requestValidator() {
@@ -79,6 +93,21 @@ public class ModuleConfiguration implements CamelConfiguration {
         return new OutcomeRecord();
     }
 
+    /**
+     * The one JMS connection factory, so the jms component uses it without being told: the external broker's when
+     * zapi.jms.broker-url is set, else the embedded broker's in-VM one. Sessions and producers are cached, so that
+     * replies and jms: outcome endpoints do not open a connection per message; consumers are not, so that a stopped
+     * route really stops taking messages (the listener container keeps its own consumer).
+     */
+    @BindToRegistry(destroyMethod = "destroy")
+    public ConnectionFactory jmsConnectionFactory() {
+        String url = jmsBrokerUrl.isBlank() ? embeddedBrokerUrl : jmsBrokerUrl.trim();
+        jmsConnections = new CachingConnectionFactory(new ActiveMQConnectionFactory(url));
+        jmsConnections.setSessionCacheSize(10);
+        jmsConnections.setCacheConsumers(false);
+        return jmsConnections;
+    }
+
     @Override
     public void configure(CamelContext context) throws Exception {
         PropertiesComponent properties = context.getPropertiesComponent();
@@ -91,6 +120,9 @@ public class ModuleConfiguration implements CamelConfiguration {
         SecretMasking.register(setting(properties, INSTANCE_TOKEN));
         SecretMasking.register(setting(properties, CLIENT_TOKEN));
         createFolders(Path.of(setting(properties, DATA_DIR)));
+        if (setting(properties, JMS_BROKER_URL) == null) {
+            startEmbeddedBroker(context, properties);
+        }
         configureHttp(context, properties);
     }
 
@@ -140,6 +172,26 @@ public class ModuleConfiguration implements CamelConfiguration {
         LOG.warn("SANDBOX MODE (zapi.sandbox=true): NO REAL CALL IS PLACED.");
         LOG.warn("Requests go to a Z-API simulator at {}, not to Z-API.", sandbox.baseUrl());
         LOG.warn("*****************************************************************************");
+    }
+
+    /**
+     * Started here, before any route is built, so that a port or data folder it cannot have stops the start-up with
+     * a plain message; stopped with the context, after the routes. Camel Main binds the beans above before it calls
+     * configure, so the connection factory is there to be closed before the broker goes.
+     */
+    private void startEmbeddedBroker(CamelContext context, PropertiesComponent properties) throws Exception {
+        String host = settingOr(properties, JMS_EMBEDDED_HOST, "127.0.0.1");
+        String port = settingOr(properties, JMS_EMBEDDED_PORT, "61616");
+        if (!port.matches("[0-9]{1,5}") || Integer.parseInt(port) < 1 || Integer.parseInt(port) > 65535) {
+            throw new StartupException(JMS_EMBEDDED_PORT + " (env " + envName(JMS_EMBEDDED_PORT) + ") must be a port "
+                                       + "number from 1 to 65535, was \"" + port + "\"");
+        }
+        Path directory = Path.of(setting(properties, DATA_DIR)).resolve("broker");
+        EmbeddedBroker broker = new EmbeddedBroker(embeddedBrokerUrl, host, Integer.parseInt(port), directory,
+                settingOr(properties, JMS_QUEUE, "send-call"));
+        broker.closeFirst(jmsConnections::resetConnection);
+        broker.start();
+        context.addService(broker, true, true);
     }
 
     private static void requireCredentials(PropertiesComponent properties) {

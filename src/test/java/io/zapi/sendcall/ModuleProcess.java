@@ -35,6 +35,11 @@ final class ModuleProcess implements AutoCloseable {
         command.add("-cp");
         command.add(System.getProperty("java.class.path"));
         systemProperties.forEach((key, value) -> command.add("-D" + key + "=" + value));
+        // never the default 61616: another module or broker on this machine may hold it
+        if (!systemProperties.containsKey("zapi.jms.embedded-port")
+            && !environment.containsKey("ZAPI_JMS_EMBEDDED_PORT")) {
+            command.add("-Dzapi.jms.embedded-port=" + RunningModule.freePort());
+        }
         command.add(ZapiSendCall.class.getName());
         try {
             Path output = Files.createTempFile("zapi-module", ".log");

@@ -86,6 +86,16 @@ final class RunningModule implements AutoCloseable {
         return dataDir;
     }
 
+    /** The embedded broker's TCP port. */
+    int jmsPort() {
+        return Integer.parseInt(context().resolvePropertyPlaceholders("{{zapi.jms.embedded-port}}"));
+    }
+
+    /** The embedded broker, or null when the module uses an external one. */
+    EmbeddedBroker broker() {
+        return context().hasService(EmbeddedBroker.class);
+    }
+
     Path inbox() {
         return dataDir.resolve("inbox");
     }
@@ -130,6 +140,13 @@ final class RunningModule implements AutoCloseable {
             }
         }
         return records;
+    }
+
+    /** The one record whose request carried this id, waiting for it. */
+    JsonNode awaitRecordWithId(String id) {
+        return await().atMost(Duration.ofSeconds(20)).until(
+                () -> allRecords().stream().filter(r -> id.equals(r.path("id").asText())).toList(),
+                r -> r.size() == 1).get(0);
     }
 
     List<JsonNode> recordsOf(String sourceName) {

@@ -6,6 +6,8 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpRequest.BodyPublishers;
 import java.net.http.HttpResponse;
 import java.net.http.HttpResponse.BodyHandlers;
+import java.net.InetAddress;
+import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -67,6 +69,37 @@ class StartupTest {
             assertThat(module.output()).contains("Cannot start: The routes folder ")
                     .contains("no-such-folder does not exist: start the module from the project root")
                     .doesNotContain("\tat ");
+        }
+    }
+
+    @Test
+    void aTakenBrokerPortIsRefusedNamingThePortAndTheSettingsToChange() throws Exception {
+        try (ServerSocket taken = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            String port = String.valueOf(taken.getLocalPort());
+            Map<String, String> settings = Map.of("zapi.data-dir", dataDir.toString(), "zapi.sandbox", "true");
+            try (ModuleProcess module = ModuleProcess.start(settings, Map.of("ZAPI_JMS_EMBEDDED_PORT", port))) {
+                assertThat(module.awaitExit()).isEqualTo(1);
+                assertThat(module.output())
+                        .contains("Cannot start: The embedded JMS broker cannot listen on 127.0.0.1:" + port + " (")
+                        .contains("is another broker or module running?")
+                        .contains("zapi.jms.embedded-port (env ZAPI_JMS_EMBEDDED_PORT)")
+                        .contains("zapi.jms.broker-url (env ZAPI_JMS_BROKER_URL)")
+                        .doesNotContain("\tat ");
+            }
+        }
+    }
+
+    @Test
+    void aSecondModuleOnTheSameDataFolderIsRefusedInsteadOfWaitingForever() throws Exception {
+        try (ZapiStub zapi = new ZapiStub(); RunningModule first = RunningModule.start(zapi.baseUrl(), dataDir)) {
+            Map<String, String> settings = Map.of("zapi.data-dir", dataDir.toString(), "zapi.sandbox", "true");
+            try (ModuleProcess second = ModuleProcess.start(settings, Map.of())) {
+                assertThat(second.awaitExit()).isEqualTo(1);
+                assertThat(second.output()).contains("Cannot start: The embedded JMS broker did not start: its data "
+                                                     + "folder " + dataDir.resolve("broker").toAbsolutePath()
+                                                     + " is locked by another running module");
+            }
+            assertThat(first.context().getStatus().isStarted()).isTrue();
         }
     }
 

@@ -25,6 +25,9 @@ final class ZapiStub implements AutoCloseable {
 
     static final String ZAAP_ID = "3999984263738042930CD6ECDE9VDWSA";
     static final String MESSAGE_ID = "D241XXXX732339502B68";
+    /** What the module may send to Z-API: its two headers and what the HTTP client adds by itself. */
+    static final Set<String> HEADERS_WE_SEND = Set.of("Client-Token", "Content-Type", "Content-Length", "Host",
+            "Connection", "User-Agent", "Accept-Encoding");
 
     private final WireMockServer server = new WireMockServer(options().bindAddress("127.0.0.1").dynamicPort());
 
