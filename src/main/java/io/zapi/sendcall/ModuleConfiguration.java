@@ -14,6 +14,8 @@ import org.apache.activemq.artemis.jms.client.ActiveMQConnectionFactory;
 import org.apache.camel.BindToRegistry;
 import org.apache.camel.CamelConfiguration;
 import org.apache.camel.CamelContext;
+import org.apache.camel.CamelContextAware;
+import org.h2.jdbcx.JdbcConnectionPool;
 import org.apache.camel.PropertyInject;
 import org.apache.camel.spi.PropertiesComponent;
 import org.apache.camel.util.IOHelper;
@@ -26,7 +28,7 @@ import org.springframework.jms.connection.CachingConnectionFactory;
  * sandbox stands in for Z-API), the secrets are known to the log masking, and the data folders exist. Starts the
  * embedded JMS broker unless an external one is set.
  */
-public class ModuleConfiguration implements CamelConfiguration {
+public class ModuleConfiguration implements CamelConfiguration, CamelContextAware {
 
     static final String INSTANCE_ID = "zapi.instance-id";
     static final String INSTANCE_TOKEN = "zapi.instance-token";
@@ -44,9 +46,14 @@ public class ModuleConfiguration implements CamelConfiguration {
 
     /** The folders of the contract, created at start-up under zapi.data-dir. */
     static final List<String> FOLDERS = List.of("inbox", "inbox/.done", "inbox/.error", "outbox/success",
-            "outbox/error-405", "outbox/error-415", "outbox/rejected", "outbox/failed", "outbox/reports");
+            "outbox/error-405", "outbox/error-415", "outbox/rejected", "outbox/failed", "outbox/duplicate",
+            "outbox/reports");
+    static final List<String> OUTCOMES = List.of("success", "error-405", "error-415", "rejected", "failed",
+            "duplicate");
 
     private static final Logger LOG = LoggerFactory.getLogger(ModuleConfiguration.class);
+
+    private CamelContext camelContext;
 
     @PropertyInject("zapi.default-call-duration")
     private int defaultCallDuration;
@@ -75,7 +82,7 @@ public class ModuleConfiguration implements CamelConfiguration {
 
     @BindToRegistry
     public RequestFiles requestFiles() {
-        return new RequestFiles();
+        return new RequestFiles(() -> camelContext != null && camelContext.isStopping());
     }
 
     @BindToRegistry
@@ -124,6 +131,35 @@ public class ModuleConfiguration implements CamelConfiguration {
             startEmbeddedBroker(context, properties);
         }
         configureHttp(context, properties);
+        startLedger(context, properties);
+    }
+
+    @Override
+    public void setCamelContext(CamelContext camelContext) {
+        this.camelContext = camelContext;
+    }
+
+    @Override
+    public CamelContext getCamelContext() {
+        return camelContext;
+    }
+
+    /** The idempotency ledger, on an embedded H2 database under zapi.data-dir, started before any route. */
+    private static void startLedger(CamelContext context, PropertiesComponent properties) throws Exception {
+        Path folder = Path.of(setting(properties, DATA_DIR)).toAbsolutePath().resolve("ledger");
+        // WRITE_DELAY=0: a committed key survives kill -9; DB_CLOSE_ON_EXIT=FALSE: still open while Camel
+        // shuts down gracefully after SIGTERM
+        JdbcConnectionPool database = JdbcConnectionPool.create(
+                "jdbc:h2:file:" + folder.resolve("calls") + ";WRITE_DELAY=0;DB_CLOSE_ON_EXIT=FALSE", "sa", "");
+        List<Path> recordFolders = OUTCOMES.stream()
+                .map(outcome -> setting(properties, "zapi.outcome." + outcome + "-uri"))
+                .filter(uri -> uri != null && uri.startsWith("file:"))
+                .map(uri -> Path.of(uri.substring("file:".length()).replaceFirst("\\?.*", "")))
+                .toList();
+        CallLedger ledger = new CallLedger(database,
+                Boolean.parseBoolean(setting(properties, "zapi.resend-interrupted")), recordFolders);
+        context.getRegistry().bind("callLedger", ledger);
+        context.addService(ledger, true, true);
     }
 
     /** The HTTP input: Camel's embedded server must run it, answers the server makes itself are JSON too. */

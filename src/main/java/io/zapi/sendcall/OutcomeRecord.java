@@ -24,6 +24,7 @@ public class OutcomeRecord {
     public static final String RESPONSE = "zapiResponse";
     public static final String ERROR = "error";
     public static final String ATTEMPTS = "attempts";
+    public static final String DUPLICATE_OF = "duplicateOf";
 
     /** Sets the record as the body and names its file {@code <correlationId>.json}. */
     public void build(Exchange exchange) throws JsonProcessingException {
@@ -46,6 +47,7 @@ public class OutcomeRecord {
         record.put("response", response(exchange.getProperty(RESPONSE, String.class)));
         record.put("error", exchange.getProperty(ERROR, String.class));
         record.put("attempts", exchange.getProperty(ATTEMPTS, 0, Integer.class));
+        record.put("duplicateOf", exchange.getProperty(DUPLICATE_OF, String.class));
         record.put("timestamp", Instant.now().toString());
 
         exchange.getMessage().setBody(SecretMasking.mask(Json.MAPPER.writeValueAsString(record)));

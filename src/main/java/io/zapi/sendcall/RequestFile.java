@@ -11,6 +11,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.Iterator;
 import java.util.Map;
 import java.util.NoSuchElementException;
+import java.util.function.BooleanSupplier;
 
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
@@ -41,6 +42,19 @@ public abstract class RequestFile implements Iterator<RequestRow>, Closeable {
     private RequestRow next;
     private boolean done;
     private String unreadableReason;
+    private boolean interrupted;
+    private BooleanSupplier stopping = () -> false;
+
+    /** Stops taking rows once this says so (the module is shutting down); the file is then interrupted. */
+    RequestFile stopWhen(BooleanSupplier stopping) {
+        this.stopping = stopping;
+        return this;
+    }
+
+    /** True when the module began shutting down before the file was read to its end: it stays in the inbox. */
+    public boolean isInterrupted() {
+        return interrupted;
+    }
 
     /** True once the file turned out unreadable past some point: it then goes to inbox/.error/. */
     public boolean isUnreadable() {
@@ -63,6 +77,10 @@ public abstract class RequestFile implements Iterator<RequestRow>, Closeable {
 
     @Override
     public boolean hasNext() {
+        if (next == null && !done && stopping.getAsBoolean()) {
+            interrupted = true;
+            done = true;
+        }
         if (next == null && !done) {
             try {
                 next = read();

@@ -1,6 +1,10 @@
 package io.zapi.sendcall;
 
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+import org.apache.camel.CamelContext;
+import sun.misc.Signal;
 
 import org.apache.camel.main.BaseMainSupport;
 import org.apache.camel.main.Main;
@@ -19,7 +23,13 @@ public final class ZapiSendCall {
 
     public static void main(String[] args) {
         try {
-            newMain(Map.of()).run();
+            Main main = newMain(Map.of());
+            // SIGTERM (and Ctrl-C) end the run like a completed one: Camel shuts down gracefully within
+            // zapi.shutdown-timeout-ms and the process exits 0, rather than 143 from inside a shutdown hook
+            Signal.handle(new Signal("TERM"), signal -> main.completed());
+            Signal.handle(new Signal("INT"), signal -> main.completed());
+            main.run();
+            System.exit(0);
         } catch (Exception e) {
             StartupException cause = startupCause(e);
             if (cause == null) {
@@ -41,6 +51,10 @@ public final class ZapiSendCall {
         main.addMainListener(new MainListenerSupport() {
             @Override
             public void afterConfigure(BaseMainSupport configured) {
+                CamelContext context = configured.getCamelContext();
+                context.getShutdownStrategy().setTimeUnit(TimeUnit.MILLISECONDS);
+                context.getShutdownStrategy().setTimeout(Long.parseLong(
+                        context.resolvePropertyPlaceholders("{{zapi.shutdown-timeout-ms}}")));
                 // without this check Camel Main starts happily with no route at all
                 Model model = configured.getCamelContext().getCamelContextExtension().getContextPlugin(Model.class);
                 if (model.getRouteDefinitions().isEmpty()) {

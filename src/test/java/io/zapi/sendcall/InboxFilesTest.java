@@ -177,12 +177,13 @@ class InboxFilesTest {
         Files.writeString(module.inbox().resolve(".hidden.json"), "{\"phone\": \"5541900000001\"}");
         module.drop("garbage.json", new byte[] {(byte) 0xff, (byte) 0xfe, 0, 1, 2, '{'});
         NotifyBuilder twoFilesDone = new NotifyBuilder(module.context()).fromRoute("inbox-files")
-                .whenCompleted(1).and().whenFailed(1).create();
+                .whenCompleted(2).create();
         module.drop("after-garbage.json", "{\"phone\": \"5541900000002\"}");
 
         assertThat(module.awaitRecord("garbage.json").path("outcome").asText()).isEqualTo("rejected");
         assertThat(module.awaitRecord("after-garbage.json").path("outcome").asText()).isEqualTo("success");
         assertThat(twoFilesDone.matches(20, TimeUnit.SECONDS)).isTrue();
+        org.awaitility.Awaitility.await().until(() -> module.kept(".error", "garbage.json"), f -> f.size() == 1);
         assertThat(zapi.requestsFor("5541900000001")).isEmpty();
         assertThat(module.inbox().resolve("pending.json.part")).exists();
         assertThat(module.inbox().resolve("pending.json.tmp")).exists();
