@@ -34,10 +34,10 @@ public final class HttpApiSchema {
                                                   + "outbox folder of its outcome.")
     public record Outcome(
             @Schema(requiredMode = RequiredMode.REQUIRED,
-                    allowableValues = {"success", "error-405", "error-415", "rejected", "failed"},
+                    allowableValues = {"success", "error-405", "error-415", "rejected", "failed", "duplicate"},
                     description = "success: Z-API answered 200. error-405, error-415: Z-API answered that status. "
                                   + "rejected: invalid request, never sent. failed: another status, or Z-API could "
-                                  + "not be reached.")
+                                  + "not be reached. duplicate: handled before, not sent again.")
             String outcome,
             @Schema(requiredMode = RequiredMode.REQUIRED, format = "uuid",
                     description = "Unique per request; also the record's file name")
@@ -59,6 +59,9 @@ public final class HttpApiSchema {
             @Schema(requiredMode = RequiredMode.REQUIRED,
                     description = "How many times Z-API was called (0 for a rejected request)")
             int attempts,
+            @Schema(nullable = true, format = "uuid",
+                    description = "For a duplicate: the correlationId of the request first handled with this key")
+            String duplicateOf,
             @Schema(requiredMode = RequiredMode.REQUIRED, format = "date-time",
                     description = "When the record was written, ISO-8601 UTC")
             String timestamp) {

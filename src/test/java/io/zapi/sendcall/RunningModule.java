@@ -30,7 +30,7 @@ final class RunningModule implements AutoCloseable {
     static final String CLIENT_TOKEN = "CLIENT-TOKEN-b81d4e6f";
     static final String SEND_CALL_PATH = "/instances/" + INSTANCE_ID + "/token/" + INSTANCE_TOKEN + "/send-call";
 
-    static final List<String> OUTCOMES = List.of("success", "error-405", "error-415", "rejected", "failed");
+    static final List<String> OUTCOMES = ModuleConfiguration.OUTCOMES;
 
     private final Main main;
     private final Path dataDir;
