@@ -40,6 +40,9 @@ final class ModuleProcess implements AutoCloseable {
             && !environment.containsKey("ZAPI_JMS_EMBEDDED_PORT")) {
             command.add("-Dzapi.jms.embedded-port=" + RunningModule.freePort());
         }
+        if (!systemProperties.containsKey("camel.server.port") && !environment.containsKey("CAMEL_SERVER_PORT")) {
+            command.add("-Dcamel.server.port=" + RunningModule.freePort());
+        }
         command.add(ZapiSendCall.class.getName());
         try {
             Path output = Files.createTempFile("zapi-module", ".log");
@@ -59,6 +62,17 @@ final class ModuleProcess implements AutoCloseable {
             throw new AssertionError("the module did not exit; output:\n" + output());
         }
         return process.exitValue();
+    }
+
+    /** kill -9: no shutdown hook, no graceful anything. */
+    void kill() throws InterruptedException {
+        process.destroyForcibly();
+        process.waitFor(30, TimeUnit.SECONDS);
+    }
+
+    /** SIGTERM, as a service manager stops the module. */
+    void terminate() {
+        process.destroy();
     }
 
     long pid() {

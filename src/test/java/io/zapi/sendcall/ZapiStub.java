@@ -73,6 +73,11 @@ final class ZapiStub implements AutoCloseable {
         }
     }
 
+    /** Any other stub, for a test of its own. */
+    void stubFor(com.github.tomakehurst.wiremock.client.MappingBuilder mapping) {
+        server.stubFor(mapping);
+    }
+
     /** The requests that carried this phone. */
     List<LoggedRequest> requestsFor(String phone) {
         return server.findAll(postRequestedFor(anyUrl())
