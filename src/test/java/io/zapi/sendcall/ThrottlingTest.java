@@ -8,11 +8,15 @@ import java.util.List;
 import java.util.Map;
 import java.util.stream.IntStream;
 
+import com.github.tomakehurst.wiremock.stubbing.Scenario;
 import com.github.tomakehurst.wiremock.verification.LoggedRequest;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import static com.github.tomakehurst.wiremock.client.WireMock.aResponse;
+import static com.github.tomakehurst.wiremock.client.WireMock.anyUrl;
 import static com.github.tomakehurst.wiremock.client.WireMock.okJson;
+import static com.github.tomakehurst.wiremock.client.WireMock.post;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /** zapi.concurrency bounds the calls in flight; zapi.rate-limit bounds the calls per second. */
@@ -50,6 +54,27 @@ class ThrottlingTest {
             assertThat(received).hasSize(9);
             // 9 calls at 4 per second need at least two full periods after the first
             assertThat(Duration.between(received.get(0), received.get(8))).isGreaterThanOrEqualTo(Duration.ofMillis(1900));
+        }
+    }
+
+    @Test
+    void a429StormSlowsTheModuleDownInsteadOfFailingEverything() {
+        try (ZapiStub zapi = new ZapiStub();
+             RunningModule module = RunningModule.start(zapi.baseUrl(), dataDir, Map.of("zapi.concurrency", "4"))) {
+            // the first 8 calls, whoever makes them, are told to come back in a second
+            for (int i = 0; i < 8; i++) {
+                zapi.stubFor(post(anyUrl()).atPriority(1).inScenario("storm")
+                        .whenScenarioStateIs(i == 0 ? Scenario.STARTED : "busy-" + i).willSetStateTo("busy-" + (i + 1))
+                        .willReturn(aResponse().withStatus(429).withHeader("Retry-After", "1")));
+            }
+
+            module.drop("storm.csv", csv(6));
+
+            List<com.fasterxml.jackson.databind.JsonNode> records = module.awaitRecords("storm.csv", 6);
+            assertThat(records).allSatisfy(r -> assertThat(r.path("outcome").asText()).isEqualTo("success"));
+            // the 8 refusals were absorbed by retries: every call made is counted in some record's attempts
+            assertThat(records.stream().mapToInt(r -> r.path("attempts").asInt()).sum()).isEqualTo(14);
+            assertThat(zapi.allRequests()).hasSize(14);
         }
     }
 
