@@ -72,9 +72,11 @@ class ThrottlingTest {
 
             List<com.fasterxml.jackson.databind.JsonNode> records = module.awaitRecords("storm.csv", 6);
             assertThat(records).allSatisfy(r -> assertThat(r.path("outcome").asText()).isEqualTo("success"));
-            // the 8 refusals were absorbed by retries: every call made is counted in some record's attempts
-            assertThat(records.stream().mapToInt(r -> r.path("attempts").asInt()).sum()).isEqualTo(14);
-            assertThat(zapi.allRequests()).hasSize(14);
+            // the refusals (8 or more: concurrent calls may share a scenario state) were absorbed by retries, and
+            // every call made is counted in some record's attempts
+            int calls = zapi.allRequests().size();
+            assertThat(calls).isGreaterThanOrEqualTo(6 + 8);
+            assertThat(records.stream().mapToInt(r -> r.path("attempts").asInt()).sum()).isEqualTo(calls);
         }
     }
 
