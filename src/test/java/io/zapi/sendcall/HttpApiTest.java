@@ -327,7 +327,7 @@ class HttpApiTest {
         assertThat(post.path("responses").path("200").path("content").path("application/json").path("schema")
                 .path("$ref").asText()).isEqualTo("#/components/schemas/OutcomeRecord");
         assertThat(post.path("responses").fieldNames()).toIterable()
-                .contains("200", "400", "401", "405", "413", "415", "502");
+                .contains("200", "400", "401", "405", "409", "413", "415", "502");
         assertThat(post.path("parameters").findValuesAsText("name")).contains("Idempotency-Key");
         JsonNode schemas = document.path("components").path("schemas");
         assertThat(schemas.fieldNames()).toIterable().contains("SendCallRequest", "OutcomeRecord", "Source", "Error");
@@ -337,7 +337,7 @@ class HttpApiTest {
                 .textNode("phone"));
         assertThat(schemas.path("OutcomeRecord").path("properties").fieldNames()).toIterable()
                 .containsExactlyInAnyOrder("outcome", "correlationId", "id", "source", "request", "status",
-                        "response", "error", "attempts", "timestamp");
+                        "response", "error", "attempts", "duplicateOf", "timestamp");
         assertThat(document.path("components").path("securitySchemes").path("api-key").path("name").asText())
                 .isEqualTo("X-API-Key");
     }
