@@ -9,10 +9,8 @@ import java.util.List;
 import java.util.stream.IntStream;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -20,31 +18,17 @@ import static org.awaitility.Awaitility.await;
 /** Files of many requests: JSON arrays, JSON lines, CSV; one record per request and one report per file. */
 class BatchFilesTest {
 
-    @TempDir
-    static Path dataDir;
-    static ZapiStub zapi;
-    static RunningModule module;
-
-    @BeforeAll
-    static void start() {
-        zapi = new ZapiStub();
-        module = RunningModule.start(zapi.baseUrl(), dataDir);
-    }
-
-    @AfterAll
-    static void stop() {
-        module.close();
-        zapi.close();
-    }
+    @RegisterExtension
+    static final ModuleUnderTest app = new ModuleUnderTest();
 
     @Test
     void aCsvOfFiftyRowsGivesFiftyRecordsAndOneReport() {
         StringBuilder csv = new StringBuilder("phone,callDuration,id\n");
         IntStream.rangeClosed(1, 50).forEach(i -> csv.append("5511900%06d,%d,row-%d\n".formatted(i, i % 15 + 1, i)));
 
-        module.drop("fifty.csv", csv.toString());
+        app.module().drop("fifty.csv", csv.toString());
 
-        List<JsonNode> records = module.awaitRecords("fifty.csv", 50);
+        List<JsonNode> records = app.module().awaitRecords("fifty.csv", 50);
         assertThat(records).allSatisfy(r -> assertThat(r.path("outcome").asText()).isEqualTo("success"));
         assertThat(records).extracting(r -> r.path("source").path("index").asInt())
                 .containsExactlyInAnyOrderElementsOf(IntStream.rangeClosed(1, 50).boxed().toList());
@@ -52,13 +36,13 @@ class BatchFilesTest {
                 .orElseThrow();
         assertThat(row7.path("id").asText()).isEqualTo("row-7");
         assertThat(row7.path("request").toString()).isEqualTo("{\"phone\":\"5511900000007\",\"callDuration\":8}");
-        assertThat(zapi.requestsFor("5511900000007")).hasSize(1);
+        assertThat(app.zapi().requestsFor("5511900000007")).hasSize(1);
         JsonNode report = awaitReport("fifty.csv");
         assertThat(report.path("requests").asInt()).isEqualTo(50);
         assertThat(report.path("outcomes").path("success").asInt()).isEqualTo(50);
         assertThat(report.path("durationMs").asLong()).isNotNegative();
         assertThat(report.path("unreadable").isNull()).isTrue();
-        await().until(() -> module.kept(".done", "fifty.csv"), f -> f.size() == 1);
+        await().until(() -> app.module().kept(".done", "fifty.csv"), f -> f.size() == 1);
     }
 
     @Test
@@ -67,9 +51,9 @@ class BatchFilesTest {
                      + "\"a, \"\"quoted\"\" ref\",\"+55 (21) 98888-0001\",\"line one\nline two\",\r\n"
                      + "b,5521988880002,,12\r\n";
 
-        module.drop("quoted.csv", csv.getBytes(StandardCharsets.UTF_8));
+        app.module().drop("quoted.csv", csv.getBytes(StandardCharsets.UTF_8));
 
-        List<JsonNode> records = sorted(module.awaitRecords("quoted.csv", 2));
+        List<JsonNode> records = sorted(app.module().awaitRecords("quoted.csv", 2));
         assertThat(records.get(0).path("id").asText()).isEqualTo("a, \"quoted\" ref");
         assertThat(records.get(0).path("request").toString())
                 .isEqualTo("{\"phone\":\"5521988880001\",\"callDuration\":5}");
@@ -79,9 +63,9 @@ class BatchFilesTest {
 
     @Test
     void oneBadRowIsRejectedAloneAndTheOthersGoOn() {
-        module.drop("mixed.json", "[{\"phone\": \"5531977770001\"}, {\"phone\": \"nope\"}, 42, {\"phone\": \"5531977770004\"}]");
+        app.module().drop("mixed.json", "[{\"phone\": \"5531977770001\"}, {\"phone\": \"nope\"}, 42, {\"phone\": \"5531977770004\"}]");
 
-        List<JsonNode> records = sorted(module.awaitRecords("mixed.json", 4));
+        List<JsonNode> records = sorted(app.module().awaitRecords("mixed.json", 4));
 
         assertThat(records).extracting(r -> r.path("outcome").asText())
                 .containsExactly("success", "rejected", "rejected", "success");
@@ -90,67 +74,67 @@ class BatchFilesTest {
         JsonNode report = awaitReport("mixed.json");
         assertThat(report.path("outcomes").path("success").asInt()).isEqualTo(2);
         assertThat(report.path("outcomes").path("rejected").asInt()).isEqualTo(2);
-        await().until(() -> module.kept(".done", "mixed.json"), f -> f.size() == 1);
+        await().until(() -> app.module().kept(".done", "mixed.json"), f -> f.size() == 1);
     }
 
     @Test
     void jsonLinesSkipBlankLinesAndRejectABadLineAlone() {
-        module.drop("lines.jsonl", "{\"phone\": \"5541966660001\"}\n\n{\"phone\": \n  \n{\"phone\": \"5541966660005\", \"callDuration\": 2}\n");
+        app.module().drop("lines.jsonl", "{\"phone\": \"5541966660001\"}\n\n{\"phone\": \n  \n{\"phone\": \"5541966660005\", \"callDuration\": 2}\n");
 
-        List<JsonNode> records = sorted(module.awaitRecords("lines.jsonl", 3));
+        List<JsonNode> records = sorted(app.module().awaitRecords("lines.jsonl", 3));
 
         assertThat(records).extracting(r -> r.path("source").path("index").asInt()).containsExactly(1, 3, 5);
         assertThat(records).extracting(r -> r.path("outcome").asText()).containsExactly("success", "rejected", "success");
         assertThat(records.get(1).path("error").asText()).startsWith("line 3 is not valid JSON");
         assertThat(records.get(1).path("request").asText()).isEqualTo("{\"phone\": ");
-        await().until(() -> module.kept(".done", "lines.jsonl"), f -> f.size() == 1);
+        await().until(() -> app.module().kept(".done", "lines.jsonl"), f -> f.size() == 1);
     }
 
     @Test
     void ndjsonIsReadLikeJsonLines() {
-        module.drop("events.ndjson", "{\"phone\": \"5541966660011\"}\n{\"phone\": \"5541966660012\"}");
+        app.module().drop("events.ndjson", "{\"phone\": \"5541966660011\"}\n{\"phone\": \"5541966660012\"}");
 
-        assertThat(module.awaitRecords("events.ndjson", 2))
+        assertThat(app.module().awaitRecords("events.ndjson", 2))
                 .allSatisfy(r -> assertThat(r.path("outcome").asText()).isEqualTo("success"));
     }
 
     @Test
     void aCsvWithoutAPhoneColumnIsRejectedWholeAndKeptInError() {
-        module.drop("no-phone.csv", "number,callDuration\n5511999999999,5\n");
+        app.module().drop("no-phone.csv", "number,callDuration\n5511999999999,5\n");
 
-        JsonNode record = module.awaitRecord("no-phone.csv");
+        JsonNode record = app.module().awaitRecord("no-phone.csv");
 
         assertThat(record.path("outcome").asText()).isEqualTo("rejected");
         assertThat(record.path("error").asText()).isEqualTo("CSV header has no phone column: found [number, callDuration]");
-        await().until(() -> module.kept(".error", "no-phone.csv"), f -> f.size() == 1);
+        await().until(() -> app.module().kept(".error", "no-phone.csv"), f -> f.size() == 1);
         assertThat(awaitReport("no-phone.csv").path("unreadable").asText()).startsWith("CSV header has no phone");
-        assertThat(zapi.requestsFor("5511999999999")).isEmpty();
+        assertThat(app.zapi().requestsFor("5511999999999")).isEmpty();
     }
 
     @Test
     void aTruncatedArrayKeepsWhatCameBeforeAndGoesToError() {
-        module.drop("truncated.json", "[{\"phone\": \"5551955550001\"}, {\"phone\": \"5551955550002\"}, {\"phone\": ");
+        app.module().drop("truncated.json", "[{\"phone\": \"5551955550001\"}, {\"phone\": \"5551955550002\"}, {\"phone\": ");
 
-        List<JsonNode> records = sorted(module.awaitRecords("truncated.json", 3));
+        List<JsonNode> records = sorted(app.module().awaitRecords("truncated.json", 3));
 
         assertThat(records).extracting(r -> r.path("outcome").asText()).containsExactly("success", "success", "rejected");
         assertThat(records.get(2).path("source").path("index").asInt()).isEqualTo(3);
         assertThat(records.get(2).path("error").asText()).startsWith("file is not valid JSON");
-        await().until(() -> module.kept(".error", "truncated.json"), f -> f.size() == 1);
+        await().until(() -> app.module().kept(".error", "truncated.json"), f -> f.size() == 1);
     }
 
     @Test
     void anEmptyArrayIsReportedWithNoRequests() {
-        module.drop("empty.json", "[]");
+        app.module().drop("empty.json", "[]");
 
         JsonNode report = awaitReport("empty.json");
 
         assertThat(report.path("requests").asInt()).isZero();
-        await().until(() -> module.kept(".done", "empty.json"), f -> f.size() == 1);
+        await().until(() -> app.module().kept(".done", "empty.json"), f -> f.size() == 1);
     }
 
     private static JsonNode awaitReport(String fileName) {
-        Path report = dataDir.resolve("outbox/reports/" + fileName + ".json");
+        Path report = app.module().dataDir().resolve("outbox/reports/" + fileName + ".json");
         await().atMost(Duration.ofSeconds(20)).until(() -> Files.exists(report));
         return RunningModule.read(report);
     }

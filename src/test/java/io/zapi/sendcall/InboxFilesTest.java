@@ -9,10 +9,8 @@ import java.util.concurrent.TimeUnit;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.github.tomakehurst.wiremock.verification.LoggedRequest;
 import org.apache.camel.builder.NotifyBuilder;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import static com.github.tomakehurst.wiremock.client.WireMock.aResponse;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -20,33 +18,19 @@ import static org.assertj.core.api.Assertions.assertThat;
 /** The inbox and the pipeline's outcomes, end to end: real files, a real HTTP server standing in for Z-API. */
 class InboxFilesTest {
 
-    @TempDir
-    static Path dataDir;
-    static ZapiStub zapi;
-    static RunningModule module;
-
-    @BeforeAll
-    static void start() {
-        zapi = new ZapiStub();
-        module = RunningModule.start(zapi.baseUrl(), dataDir);
-    }
-
-    @AfterAll
-    static void stop() {
-        module.close();
-        zapi.close();
-    }
+    @RegisterExtension
+    static final ModuleUnderTest app = new ModuleUnderTest();
 
     @Test
     void aFormattedRequestBecomesOneDocumentedPostAndASuccessRecord() throws Exception {
         String content = "{\"phone\": \"+55 (11) 99999-9999\", \"callDuration\": 7, \"id\": \"order-1\", \"note\": \"x\"}";
-        NotifyBuilder fileDone = new NotifyBuilder(module.context()).fromRoute("inbox-files").whenDone(1).create();
+        NotifyBuilder fileDone = new NotifyBuilder(app.module().context()).fromRoute("inbox-files").whenDone(1).create();
 
-        module.drop("sample.json", content);
+        app.module().drop("sample.json", content);
 
         assertThat(fileDone.matches(20, TimeUnit.SECONDS)).isTrue();
-        JsonNode record = module.awaitRecord("sample.json");
-        List<LoggedRequest> calls = zapi.requestsFor("5511999999999");
+        JsonNode record = app.module().awaitRecord("sample.json");
+        List<LoggedRequest> calls = app.zapi().requestsFor("5511999999999");
         assertThat(calls).hasSize(1);
         LoggedRequest call = calls.get(0);
         assertThat(call.getMethod().value()).isEqualTo("POST");
@@ -68,72 +52,72 @@ class InboxFilesTest {
         assertThat(record.path("error").isNull()).isTrue();
         assertThat(record.path("attempts").asInt()).isEqualTo(1);
         assertThat(Instant.parse(record.path("timestamp").asText())).isBefore(Instant.now());
-        assertThat(module.outbox("success").resolve(record.path("correlationId").asText() + ".json")).exists();
-        List<Path> kept = module.kept(".done", "sample.json");
+        assertThat(app.module().outbox("success").resolve(record.path("correlationId").asText() + ".json")).exists();
+        List<Path> kept = app.module().kept(".done", "sample.json");
         assertThat(kept).hasSize(1);
         assertThat(Files.readString(kept.get(0))).isEqualTo(content);
     }
 
     @Test
     void aRequestWithoutDurationGetsTheDefault() {
-        module.drop("no-duration.json", "{\"phone\": 5521988887777}");
+        app.module().drop("no-duration.json", "{\"phone\": 5521988887777}");
 
-        JsonNode record = module.awaitRecord("no-duration.json");
+        JsonNode record = app.module().awaitRecord("no-duration.json");
 
         assertThat(record.path("outcome").asText()).isEqualTo("success");
-        assertThat(zapi.requestsFor("5521988887777")).singleElement()
+        assertThat(app.zapi().requestsFor("5521988887777")).singleElement()
                 .satisfies(r -> assertThat(r.getBodyAsString())
                         .isEqualTo("{\"phone\":\"5521988887777\",\"callDuration\":5}"));
     }
 
     @Test
     void http405GoesToError405() {
-        zapi.answer("5531900000405", aResponse().withStatus(405));
+        app.zapi().answer("5531900000405", aResponse().withStatus(405));
 
-        module.drop("method.json", "{\"phone\": \"5531900000405\"}");
+        app.module().drop("method.json", "{\"phone\": \"5531900000405\"}");
 
-        JsonNode record = module.awaitRecord("method.json");
+        JsonNode record = app.module().awaitRecord("method.json");
         assertThat(record.path("outcome").asText()).isEqualTo("error-405");
         assertThat(record.path("status").asInt()).isEqualTo(405);
         assertThat(record.path("error").asText()).contains("405");
-        assertThat(module.outbox("error-405").resolve(record.path("correlationId").asText() + ".json")).exists();
+        assertThat(app.module().outbox("error-405").resolve(record.path("correlationId").asText() + ".json")).exists();
     }
 
     @Test
     void http415GoesToError415() {
-        zapi.answer("5531900000415", aResponse().withStatus(415)
+        app.zapi().answer("5531900000415", aResponse().withStatus(415)
                 .withHeader("Content-Type", "application/json").withBody("{\"error\":\"Unsupported Media Type\"}"));
 
-        module.drop("media.json", "{\"phone\": \"5531900000415\"}");
+        app.module().drop("media.json", "{\"phone\": \"5531900000415\"}");
 
-        JsonNode record = module.awaitRecord("media.json");
+        JsonNode record = app.module().awaitRecord("media.json");
         assertThat(record.path("outcome").asText()).isEqualTo("error-415");
         assertThat(record.path("status").asInt()).isEqualTo(415);
         assertThat(record.path("response").path("error").asText()).isEqualTo("Unsupported Media Type");
-        assertThat(module.outbox("error-415").resolve(record.path("correlationId").asText() + ".json")).exists();
+        assertThat(app.module().outbox("error-415").resolve(record.path("correlationId").asText() + ".json")).exists();
     }
 
     @Test
     void anotherClientErrorFails() {
-        zapi.answer("5531900000400", aResponse().withStatus(400).withBody("phone not on WhatsApp"));
+        app.zapi().answer("5531900000400", aResponse().withStatus(400).withBody("phone not on WhatsApp"));
 
-        module.drop("client-error.json", "{\"phone\": \"5531900000400\"}");
+        app.module().drop("client-error.json", "{\"phone\": \"5531900000400\"}");
 
-        JsonNode record = module.awaitRecord("client-error.json");
+        JsonNode record = app.module().awaitRecord("client-error.json");
         assertThat(record.path("outcome").asText()).isEqualTo("failed");
         assertThat(record.path("status").asInt()).isEqualTo(400);
         assertThat(record.path("response").asText()).isEqualTo("phone not on WhatsApp");
         assertThat(record.path("error").asText()).isEqualTo("Z-API answered HTTP 400");
-        assertThat(module.outbox("failed").resolve(record.path("correlationId").asText() + ".json")).exists();
+        assertThat(app.module().outbox("failed").resolve(record.path("correlationId").asText() + ".json")).exists();
     }
 
     @Test
     void aServerErrorFails() {
-        zapi.answer("5531900000500", aResponse().withStatus(500));
+        app.zapi().answer("5531900000500", aResponse().withStatus(500));
 
-        module.drop("server-error.json", "{\"phone\": \"5531900000500\"}");
+        app.module().drop("server-error.json", "{\"phone\": \"5531900000500\"}");
 
-        JsonNode record = module.awaitRecord("server-error.json");
+        JsonNode record = app.module().awaitRecord("server-error.json");
         assertThat(record.path("outcome").asText()).isEqualTo("failed");
         assertThat(record.path("status").asInt()).isEqualTo(500);
         assertThat(record.path("error").asText()).isEqualTo("Z-API answered HTTP 500");
@@ -143,66 +127,66 @@ class InboxFilesTest {
     void unparseableJsonIsRejectedAndKeptInError() throws Exception {
         String broken = "{\"phone\": \"5511999999999\", \"callDuration\": ";
 
-        module.drop("broken.json", broken);
+        app.module().drop("broken.json", broken);
 
-        JsonNode record = module.awaitRecord("broken.json");
+        JsonNode record = app.module().awaitRecord("broken.json");
         assertThat(record.path("outcome").asText()).isEqualTo("rejected");
         assertThat(record.path("error").asText()).contains("not valid JSON").contains("line 1");
         assertThat(record.path("status").isNull()).isTrue();
         assertThat(record.path("attempts").asInt()).isZero();
-        assertThat(module.outbox("rejected").resolve(record.path("correlationId").asText() + ".json")).exists();
-        List<Path> kept = org.awaitility.Awaitility.await().until(() -> module.kept(".error", "broken.json"),
+        assertThat(app.module().outbox("rejected").resolve(record.path("correlationId").asText() + ".json")).exists();
+        List<Path> kept = org.awaitility.Awaitility.await().until(() -> app.module().kept(".error", "broken.json"),
                 files -> files.size() == 1);
         assertThat(Files.readString(kept.get(0))).isEqualTo(broken);
-        assertThat(module.kept(".done", "broken.json")).isEmpty();
+        assertThat(app.module().kept(".done", "broken.json")).isEmpty();
     }
 
     @Test
     void anUnsupportedFileTypeIsRejectedWithTheAcceptedTypes() {
-        module.drop("calls.xml", "<call phone=\"5511999999999\"/>");
+        app.module().drop("calls.xml", "<call phone=\"5511999999999\"/>");
 
-        JsonNode record = module.awaitRecord("calls.xml");
+        JsonNode record = app.module().awaitRecord("calls.xml");
 
         assertThat(record.path("outcome").asText()).isEqualTo("rejected");
         assertThat(record.path("error").asText()).contains("unsupported file type").contains(".json")
                 .contains(".jsonl").contains(".csv");
         assertThat(record.path("request").isNull()).isTrue();
-        org.awaitility.Awaitility.await().until(() -> module.kept(".error", "calls.xml"), f -> f.size() == 1);
+        org.awaitility.Awaitility.await().until(() -> app.module().kept(".error", "calls.xml"), f -> f.size() == 1);
     }
 
     @Test
     void incompleteAndHiddenFilesAreLeftAloneAndTheModuleKeepsServing() throws Exception {
-        Files.writeString(module.inbox().resolve("pending.json.part"), "{\"phone\": \"5541900000001\"}");
-        Files.writeString(module.inbox().resolve("pending.json.tmp"), "{\"phone\": \"5541900000001\"}");
-        Files.writeString(module.inbox().resolve(".hidden.json"), "{\"phone\": \"5541900000001\"}");
-        module.drop("garbage.json", new byte[] {(byte) 0xff, (byte) 0xfe, 0, 1, 2, '{'});
-        NotifyBuilder twoFilesDone = new NotifyBuilder(module.context()).fromRoute("inbox-files")
+        Files.writeString(app.module().inbox().resolve("pending.json.part"), "{\"phone\": \"5541900000001\"}");
+        Files.writeString(app.module().inbox().resolve("pending.json.tmp"), "{\"phone\": \"5541900000001\"}");
+        Files.writeString(app.module().inbox().resolve(".hidden.json"), "{\"phone\": \"5541900000001\"}");
+        app.module().drop("garbage.json", new byte[] {(byte) 0xff, (byte) 0xfe, 0, 1, 2, '{'});
+        NotifyBuilder twoFilesDone = new NotifyBuilder(app.module().context()).fromRoute("inbox-files")
                 .whenCompleted(2).create();
-        module.drop("after-garbage.json", "{\"phone\": \"5541900000002\"}");
+        app.module().drop("after-garbage.json", "{\"phone\": \"5541900000002\"}");
 
-        assertThat(module.awaitRecord("garbage.json").path("outcome").asText()).isEqualTo("rejected");
-        assertThat(module.awaitRecord("after-garbage.json").path("outcome").asText()).isEqualTo("success");
+        assertThat(app.module().awaitRecord("garbage.json").path("outcome").asText()).isEqualTo("rejected");
+        assertThat(app.module().awaitRecord("after-garbage.json").path("outcome").asText()).isEqualTo("success");
         assertThat(twoFilesDone.matches(20, TimeUnit.SECONDS)).isTrue();
-        org.awaitility.Awaitility.await().until(() -> module.kept(".error", "garbage.json"), f -> f.size() == 1);
-        assertThat(zapi.requestsFor("5541900000001")).isEmpty();
-        assertThat(module.inbox().resolve("pending.json.part")).exists();
-        assertThat(module.inbox().resolve("pending.json.tmp")).exists();
-        assertThat(module.inbox().resolve(".hidden.json")).exists();
-        assertThat(module.context().getStatus().isStarted()).isTrue();
+        org.awaitility.Awaitility.await().until(() -> app.module().kept(".error", "garbage.json"), f -> f.size() == 1);
+        assertThat(app.zapi().requestsFor("5541900000001")).isEmpty();
+        assertThat(app.module().inbox().resolve("pending.json.part")).exists();
+        assertThat(app.module().inbox().resolve("pending.json.tmp")).exists();
+        assertThat(app.module().inbox().resolve(".hidden.json")).exists();
+        assertThat(app.module().context().getStatus().isStarted()).isTrue();
     }
 
     @Test
     void theRecordOfARejectedRequestKeepsTheInputAsReceived() {
-        module.drop("bad-phone.json", "{\"phone\": \"call me\", \"callDuration\": 3}");
+        app.module().drop("bad-phone.json", "{\"phone\": \"call me\", \"callDuration\": 3}");
 
-        JsonNode record = module.awaitRecord("bad-phone.json");
+        JsonNode record = app.module().awaitRecord("bad-phone.json");
 
         assertThat(record.path("outcome").asText()).isEqualTo("rejected");
         assertThat(record.path("request").path("phone").asText()).isEqualTo("call me");
         assertThat(record.path("request").path("callDuration").asInt()).isEqualTo(3);
         assertThat(record.path("error").asText()).startsWith("phone must hold only the digits");
         // the file itself was readable: it is done, not in error
-        org.awaitility.Awaitility.await().until(() -> module.kept(".done", "bad-phone.json"), f -> f.size() == 1);
-        assertThat(zapi.requestsFor("call me")).isEmpty();
+        org.awaitility.Awaitility.await().until(() -> app.module().kept(".done", "bad-phone.json"), f -> f.size() == 1);
+        assertThat(app.zapi().requestsFor("call me")).isEmpty();
     }
 }

@@ -9,9 +9,8 @@ import java.util.Map;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.github.tomakehurst.wiremock.verification.LoggedRequest;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -27,49 +26,35 @@ class RetryTest {
             "zapi.retry.initial-delay-ms", "50", "zapi.retry.max-delay-ms", "3000",
             "zapi.http.response-timeout-ms", "1000");
 
-    @TempDir
-    static Path dataDir;
-    static ZapiStub zapi;
-    static RunningModule module;
-
-    @BeforeAll
-    static void start() {
-        zapi = new ZapiStub();
-        module = RunningModule.start(zapi.baseUrl(), dataDir, FAST_RETRIES);
-    }
-
-    @AfterAll
-    static void stop() {
-        module.close();
-        zapi.close();
-    }
+    @RegisterExtension
+    static final ModuleUnderTest app = new ModuleUnderTest(FAST_RETRIES);
 
     @Test
     void aServiceUnavailableIsRetriedUntilItSucceeds() {
-        zapi.answerInTurn("5511900000001", aResponse().withStatus(503), aResponse().withStatus(503),
+        app.zapi().answerInTurn("5511900000001", aResponse().withStatus(503), aResponse().withStatus(503),
                 okJson("{\"zaapId\":\"Z\",\"messageId\":\"M\",\"id\":\"M\"}"));
 
-        module.drop("recovers.json", "{\"phone\": \"5511900000001\"}");
+        app.module().drop("recovers.json", "{\"phone\": \"5511900000001\"}");
 
-        JsonNode record = module.awaitRecord("recovers.json");
+        JsonNode record = app.module().awaitRecord("recovers.json");
         assertThat(record.path("outcome").asText()).isEqualTo("success");
         assertThat(record.path("attempts").asInt()).isEqualTo(3);
         assertThat(record.path("response").path("zaapId").asText()).isEqualTo("Z");
-        assertThat(zapi.requestsFor("5511900000001")).hasSize(3)
+        assertThat(app.zapi().requestsFor("5511900000001")).hasSize(3)
                 .allSatisfy(r -> assertThat(r.getBodyAsString()).isEqualTo("{\"phone\":\"5511900000001\",\"callDuration\":5}"));
     }
 
     @Test
     void tooManyRequestsWaitsAsLongAsRetryAfterSays() {
-        zapi.answerInTurn("5511900000002", aResponse().withStatus(429).withHeader("Retry-After", "2"),
+        app.zapi().answerInTurn("5511900000002", aResponse().withStatus(429).withHeader("Retry-After", "2"),
                 okJson("{\"zaapId\":\"Z\",\"messageId\":\"M\",\"id\":\"M\"}"));
 
-        module.drop("busy.json", "{\"phone\": \"5511900000002\"}");
+        app.module().drop("busy.json", "{\"phone\": \"5511900000002\"}");
 
-        JsonNode record = module.awaitRecord("busy.json");
+        JsonNode record = app.module().awaitRecord("busy.json");
         assertThat(record.path("outcome").asText()).isEqualTo("success");
         assertThat(record.path("attempts").asInt()).isEqualTo(2);
-        List<LoggedRequest> calls = zapi.requestsFor("5511900000002");
+        List<LoggedRequest> calls = app.zapi().requestsFor("5511900000002");
         assertThat(calls).hasSize(2);
         Duration gap = Duration.between(calls.get(0).getLoggedDate().toInstant(), calls.get(1).getLoggedDate().toInstant());
         assertThat(gap).isGreaterThanOrEqualTo(Duration.ofMillis(1900));
@@ -79,17 +64,17 @@ class RetryTest {
     @ValueSource(ints = {429, 502, 503, 504})
     void exhaustedRetriesFailWithTheLastStatusAndTheAttempts(int status) {
         String phone = "55119000" + status + "0";
-        zapi.answer(phone, aResponse().withStatus(status));
+        app.zapi().answer(phone, aResponse().withStatus(status));
         Instant start = Instant.now();
 
-        module.drop("exhausted-" + status + ".json", "{\"phone\": \"" + phone + "\"}");
+        app.module().drop("exhausted-" + status + ".json", "{\"phone\": \"" + phone + "\"}");
 
-        JsonNode record = module.awaitRecord("exhausted-" + status + ".json");
+        JsonNode record = app.module().awaitRecord("exhausted-" + status + ".json");
         assertThat(record.path("outcome").asText()).isEqualTo("failed");
         assertThat(record.path("status").asInt()).isEqualTo(status);
         assertThat(record.path("attempts").asInt()).isEqualTo(3);
         assertThat(record.path("error").asText()).isEqualTo("Z-API answered HTTP " + status + "; gave up after 3 attempts");
-        assertThat(zapi.requestsFor(phone)).hasSize(3);
+        assertThat(app.zapi().requestsFor(phone)).hasSize(3);
         // two waits of about 50 ms and 100 ms (exponential, with jitter)
         assertThat(Duration.between(start, Instant.now())).isGreaterThanOrEqualTo(Duration.ofMillis(100));
     }
@@ -98,27 +83,27 @@ class RetryTest {
     @ValueSource(ints = {400, 401, 404, 405, 415, 500})
     void whatMayHaveBeenPlacedOrWillNotChangeIsNotRetried(int status) {
         String phone = "55119100" + status + "0";
-        zapi.answer(phone, aResponse().withStatus(status));
+        app.zapi().answer(phone, aResponse().withStatus(status));
 
-        module.drop("once-" + status + ".json", "{\"phone\": \"" + phone + "\"}");
+        app.module().drop("once-" + status + ".json", "{\"phone\": \"" + phone + "\"}");
 
-        JsonNode record = module.awaitRecord("once-" + status + ".json");
+        JsonNode record = app.module().awaitRecord("once-" + status + ".json");
         assertThat(record.path("attempts").asInt()).isEqualTo(1);
         assertThat(record.path("status").asInt()).isEqualTo(status);
-        assertThat(zapi.requestsFor(phone)).hasSize(1);
+        assertThat(app.zapi().requestsFor(phone)).hasSize(1);
     }
 
     @Test
     void aResponseTimeoutIsNotRetriedBecauseTheCallMayHaveBeenPlaced() {
-        zapi.answer("5511900000003", okJson("{}").withFixedDelay(3000));
+        app.zapi().answer("5511900000003", okJson("{}").withFixedDelay(3000));
 
-        module.drop("slow.json", "{\"phone\": \"5511900000003\"}");
+        app.module().drop("slow.json", "{\"phone\": \"5511900000003\"}");
 
-        JsonNode record = module.awaitRecord("slow.json");
+        JsonNode record = app.module().awaitRecord("slow.json");
         assertThat(record.path("outcome").asText()).isEqualTo("failed");
         assertThat(record.path("attempts").asInt()).isEqualTo(1);
         assertThat(record.path("error").asText()).containsIgnoringCase("timed out");
-        assertThat(zapi.requestsFor("5511900000003")).hasSize(1);
+        assertThat(app.zapi().requestsFor("5511900000003")).hasSize(1);
     }
 
     @Test

@@ -1,12 +1,9 @@
 package io.zapi.sendcall;
 
-import java.nio.file.Path;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
@@ -17,22 +14,8 @@ class ValidationTest {
 
     private static final AtomicInteger FILES = new AtomicInteger();
 
-    @TempDir
-    static Path dataDir;
-    static ZapiStub zapi;
-    static RunningModule module;
-
-    @BeforeAll
-    static void start() {
-        zapi = new ZapiStub();
-        module = RunningModule.start(zapi.baseUrl(), dataDir);
-    }
-
-    @AfterAll
-    static void stop() {
-        module.close();
-        zapi.close();
-    }
+    @RegisterExtension
+    static final ModuleUnderTest app = new ModuleUnderTest();
 
     @ParameterizedTest(name = "{0} is rejected: {1}")
     @CsvSource(delimiter = '|', quoteCharacter = '`', textBlock = """
@@ -64,15 +47,15 @@ class ValidationTest {
     void invalidRequestsAreRejectedWithTheReasonAndNeverSent(String request, String reason) {
         String name = "invalid-" + FILES.incrementAndGet() + ".json";
 
-        module.drop(name, request);
+        app.module().drop(name, request);
 
-        JsonNode record = module.awaitRecord(name);
+        JsonNode record = app.module().awaitRecord(name);
         assertThat(record.path("outcome").asText()).isEqualTo("rejected");
         assertThat(record.path("error").asText()).contains(reason);
         assertThat(record.path("status").isNull()).isTrue();
         assertThat(record.path("attempts").asInt()).isZero();
-        assertThat(module.outbox("rejected").resolve(record.path("correlationId").asText() + ".json")).exists();
-        assertThat(zapi.allRequests()).isEmpty();
+        assertThat(app.module().outbox("rejected").resolve(record.path("correlationId").asText() + ".json")).exists();
+        assertThat(app.zapi().allRequests()).isEmpty();
     }
 
     @ParameterizedTest(name = "{0} is sent as {1}")
@@ -85,14 +68,14 @@ class ValidationTest {
             {"phone": "551199999999999", "unknown": {"a": [1]}}       | {"phone":"551199999999999","callDuration":5}
             """)
     void validRequestsAreNormalisedToTheExactBody(String request, String body) {
-        zapi.reset();
+        app.zapi().reset();
         String name = "valid-" + FILES.incrementAndGet() + ".json";
 
-        module.drop(name, request);
+        app.module().drop(name, request);
 
-        JsonNode record = module.awaitRecord(name);
+        JsonNode record = app.module().awaitRecord(name);
         assertThat(record.path("outcome").asText()).isEqualTo("success");
-        assertThat(zapi.allRequests()).singleElement().satisfies(r -> assertThat(r.getBodyAsString()).isEqualTo(body));
-        zapi.reset();
+        assertThat(app.zapi().allRequests()).singleElement().satisfies(r -> assertThat(r.getBodyAsString()).isEqualTo(body));
+        app.zapi().reset();
     }
 }
