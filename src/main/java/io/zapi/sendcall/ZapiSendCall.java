@@ -26,8 +26,8 @@ public final class ZapiSendCall {
             Main main = newMain(Map.of());
             // SIGTERM (and Ctrl-C) end the run like a completed one: Camel shuts down gracefully within
             // zapi.shutdown-timeout-ms and the process exits 0, rather than 143 from inside a shutdown hook
-            Signal.handle(new Signal("TERM"), signal -> main.completed());
-            Signal.handle(new Signal("INT"), signal -> main.completed());
+            endOn("TERM", main);
+            endOn("INT", main);
             main.run();
             System.exit(0);
         } catch (Exception e) {
@@ -38,6 +38,14 @@ public final class ZapiSendCall {
                 LOG.error("Cannot start: {}", cause.getMessage());
             }
             System.exit(1);
+        }
+    }
+
+    private static void endOn(String signal, Main main) {
+        try {
+            Signal.handle(new Signal(signal), received -> main.completed());
+        } catch (IllegalArgumentException ignoredByTheShell) {
+            // e.g. SIGINT for a job a shell started in the background: Camel's own shutdown hook still applies
         }
     }
 
