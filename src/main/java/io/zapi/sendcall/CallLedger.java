@@ -11,14 +11,14 @@ import java.util.concurrent.ConcurrentHashMap;
 import javax.sql.DataSource;
 
 import org.apache.camel.Exchange;
-import org.h2.jdbcx.JdbcConnectionPool;
 import org.apache.camel.processor.idempotent.jdbc.JdbcMessageIdRepository;
 import org.apache.camel.support.service.ServiceSupport;
+import org.springframework.beans.factory.DisposableBean;
 import org.springframework.jdbc.core.JdbcTemplate;
 
 /**
  * Which requests were already handled, so that no call is placed twice: across inputs, re-dropped files, JMS
- * redeliveries and restarts. Three of Camel's JDBC idempotent repositories on one embedded database under
+ * redeliveries and restarts. Three of Camel's JDBC idempotent repositories on one embedded SQLite database under
  * zapi.data-dir: keys whose call has started, keys whose record is written, and inbox files being read.
  * <p>
  * A key started but never finished was in flight when the module died: its call may have been placed. By default
@@ -79,9 +79,10 @@ public class CallLedger extends ServiceSupport {
         files.stop();
         done.stop();
         started.stop();
-        if (database instanceof JdbcConnectionPool pool) {
-            pool.dispose();
+        if (database instanceof DisposableBean connection) {
+            connection.destroy();
         }
+
     }
 
     /**
@@ -89,37 +90,43 @@ public class CallLedger extends ServiceSupport {
      * flight right now), {@code skip} (already recorded, while its file is read again after an interruption),
      * {@code interrupted} (in flight when the module died: record it as failed) or {@code resend}.
      */
-    public synchronized String admit(Exchange exchange) {
+    public String admit(Exchange exchange) {
         String key = key(exchange);
-        String admission;
         if (key == null) {
+            exchange.setProperty(ADMISSION, "new");
+            return "new";
+        }
+        return admit(exchange, key);
+    }
+
+    // one connection, one writer at a time: SQLite's own model, and requests with the same key are admitted in turn
+    private synchronized String admit(Exchange exchange, String key) {
+        String first = firstCorrelationId(key);
+        exchange.setProperty(OutcomeRecord.CORRELATION_ID, first);
+        String admission;
+        if (done.contains(key)) {
+            admission = exchange.getProperty(RESUMING, false, Boolean.class) ? "skip" : "duplicate";
+        } else if (started.add(key)) {
             admission = "new";
+        } else if (interrupted.remove(key)) {
+            admission = recordExists(first) ? "skip" : resendInterrupted ? "resend" : "interrupted";
         } else {
-            exchange.setProperty(OutcomeRecord.CORRELATION_ID, firstCorrelationId(key));
-            if (done.contains(key)) {
-                admission = exchange.getProperty(RESUMING, false, Boolean.class) ? "skip" : "duplicate";
-            } else if (started.add(key)) {
-                admission = "new";
-            } else if (interrupted.remove(key)) {
-                admission = recordExists(firstCorrelationId(key)) ? "skip" : resendInterrupted ? "resend" : "interrupted";
-            } else {
-                admission = "duplicate";
-            }
-            if (admission.equals("duplicate")) {
-                exchange.setProperty(OutcomeRecord.DUPLICATE_OF, firstCorrelationId(key));
-                exchange.setProperty(OutcomeRecord.CORRELATION_ID, UUID.randomUUID().toString());
-            } else if (!admission.equals("skip")) {
-                exchange.setProperty(ENTERED, true);
-            } else {
-                done.add(key);
-            }
+            admission = "duplicate";
+        }
+        if (admission.equals("duplicate")) {
+            exchange.setProperty(OutcomeRecord.DUPLICATE_OF, first);
+            exchange.setProperty(OutcomeRecord.CORRELATION_ID, UUID.randomUUID().toString());
+        } else if (admission.equals("skip")) {
+            done.add(key);
+        } else {
+            exchange.setProperty(ENTERED, true);
         }
         exchange.setProperty(ADMISSION, admission);
         return admission;
     }
 
     /** Once the record is written: the key is done. */
-    public void finish(Exchange exchange) {
+    public synchronized void finish(Exchange exchange) {
         String key = exchange.getProperty(KEY, String.class);
         if (key != null && exchange.getProperty(ENTERED, false, Boolean.class)) {
             done.add(key);
@@ -128,11 +135,11 @@ public class CallLedger extends ServiceSupport {
     }
 
     /** Marks an inbox file as being read; true if it was already, i.e. an earlier run was interrupted in it. */
-    public boolean resumeFile(String fileHash) {
+    public synchronized boolean resumeFile(String fileHash) {
         return !files.add(fileHash);
     }
 
-    public void finishFile(String fileHash) {
+    public synchronized void finishFile(String fileHash) {
         files.remove(fileHash);
     }
 

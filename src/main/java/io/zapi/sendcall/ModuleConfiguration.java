@@ -15,7 +15,9 @@ import org.apache.camel.BindToRegistry;
 import org.apache.camel.CamelConfiguration;
 import org.apache.camel.CamelContext;
 import org.apache.camel.CamelContextAware;
-import org.h2.jdbcx.JdbcConnectionPool;
+import org.sqlite.SQLiteConfig;
+import org.sqlite.SQLiteDataSource;
+import org.springframework.jdbc.datasource.SingleConnectionDataSource;
 import org.apache.camel.PropertyInject;
 import org.apache.camel.spi.PropertiesComponent;
 import org.apache.camel.util.IOHelper;
@@ -144,13 +146,20 @@ public class ModuleConfiguration implements CamelConfiguration, CamelContextAwar
         return camelContext;
     }
 
-    /** The idempotency ledger, on an embedded H2 database under zapi.data-dir, started before any route. */
+    /** The idempotency ledger, on an embedded SQLite database under zapi.data-dir, started before any route. */
     private static void startLedger(CamelContext context, PropertiesComponent properties) throws Exception {
         Path folder = Path.of(setting(properties, DATA_DIR)).toAbsolutePath().resolve("ledger");
-        // WRITE_DELAY=0: a committed key survives kill -9; DB_CLOSE_ON_EXIT=FALSE: still open while Camel
-        // shuts down gracefully after SIGTERM
-        JdbcConnectionPool database = JdbcConnectionPool.create(
-                "jdbc:h2:file:" + folder.resolve("calls") + ";WRITE_DELAY=0;DB_CLOSE_ON_EXIT=FALSE", "sa", "");
+        Files.createDirectories(folder);
+        // WAL journal, synchronous NORMAL: a commit is in the operating system's hands when add() returns, so a key
+        // survives kill -9 of the module (not a power cut before the next checkpoint), at a small write per commit
+        SQLiteConfig config = new SQLiteConfig();
+        config.setJournalMode(SQLiteConfig.JournalMode.WAL);
+        config.setSynchronous(SQLiteConfig.SynchronousMode.NORMAL);
+        config.setBusyTimeout(30_000);
+        SQLiteDataSource sqlite = new SQLiteDataSource(config);
+        sqlite.setUrl("jdbc:sqlite:" + folder.resolve("calls.db"));
+        // one connection for the ledger, which uses it one call at a time
+        SingleConnectionDataSource database = new SingleConnectionDataSource(sqlite.getConnection(), true);
         List<Path> recordFolders = OUTCOMES.stream()
                 .map(outcome -> setting(properties, "zapi.outcome." + outcome + "-uri"))
                 .filter(uri -> uri != null && uri.startsWith("file:"))

@@ -66,9 +66,14 @@ class BigFileBenchmark {
             assertThat(report.path("requests").asLong()).isEqualTo(rows);
             assertThat(report.path("outcomes").path("success").asLong()).isEqualTo(rows);
             assertThat(module.output()).doesNotContain("OutOfMemoryError");
+            long ledgerBytes;
+            try (var files = Files.walk(dataDir.resolve("ledger"))) {
+                ledgerBytes = files.filter(Files::isRegularFile).mapToLong(f -> f.toFile().length()).sum();
+            }
             System.out.printf("BENCHMARK rows=%d module=%.1fs (%.0f rows/s) parse-only baseline=%.2fs ratio=%.0fx "
-                              + "peak RSS=%d MiB with -Xmx256m%n", rows, moduleNanos / 1e9, rows / (moduleNanos / 1e9),
-                    baselineNanos / 1e9, (double) moduleNanos / baselineNanos, peakRss / 1024);
+                              + "peak RSS=%d MiB with -Xmx256m, ledger %d MiB%n", rows, moduleNanos / 1e9,
+                    rows / (moduleNanos / 1e9), baselineNanos / 1e9, (double) moduleNanos / baselineNanos,
+                    peakRss / 1024, ledgerBytes >> 20);
         }
     }
 
