@@ -62,7 +62,9 @@ public class OutcomeRecord {
             JsonNode json = Json.MAPPER.readTree(body);
             return json;
         } catch (JsonProcessingException notJson) {
-            return body.length() <= 4096 ? body : body.substring(0, 4096) + "...";
+            // masked before it is cut, so that no part of a secret can show where the cut falls inside it
+            String masked = SecretMasking.mask(body);
+            return masked.length() <= 4096 ? masked : masked.substring(0, 4096) + "...";
         }
     }
 }

@@ -168,7 +168,9 @@ public class RequestValidator {
         return TextNode.valueOf(abbreviate(text)).toString();
     }
 
+    /** Masked before it is cut, so that no part of a secret can show where the cut falls inside it. */
     private static String abbreviate(String text) {
-        return text.length() <= 40 ? text : text.substring(0, 40) + "...";
+        String masked = SecretMasking.mask(text);
+        return masked.length() <= 40 ? masked : masked.substring(0, 40) + "...";
     }
 }
