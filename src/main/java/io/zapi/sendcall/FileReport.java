@@ -56,7 +56,8 @@ public class FileReport implements AggregationStrategy {
         report.put("startedAt", started != null ? started.toString() : null);
         report.put("finishedAt", finished.toString());
         report.put("durationMs", started != null ? Duration.between(started, finished).toMillis() : null);
-        exchange.getMessage().setBody(SecretMasking.mask(Json.MAPPER.writeValueAsString(report)));
+        exchange.getMessage().setBody(Utf8.escapeUnpairedSurrogates(
+                SecretMasking.mask(Json.MAPPER.writeValueAsString(report))));
         exchange.getMessage().setHeader(Exchange.FILE_NAME, name + ".json");
     }
 }

@@ -48,7 +48,8 @@ public class OutcomeRecord {
         record.put("attempts", exchange.getProperty(ATTEMPTS, 0, Integer.class));
         record.put("timestamp", Instant.now().toString());
 
-        exchange.getMessage().setBody(SecretMasking.mask(Json.MAPPER.writeValueAsString(record)));
+        exchange.getMessage().setBody(Utf8.escapeUnpairedSurrogates(
+                SecretMasking.mask(Json.MAPPER.writeValueAsString(record))));
         exchange.getMessage().setHeader(Exchange.FILE_NAME, correlationId + ".json");
         exchange.getMessage().setHeader(Exchange.CONTENT_TYPE, "application/json");
     }

@@ -142,6 +142,10 @@ public class RequestValidator {
             throw new InvalidRequestException("id must be 1 to " + MAX_ID_LENGTH + " characters, got "
                                               + text.length());
         }
+        if (!Utf8.isWellFormed(text)) {
+            // "\ud800" is valid JSON but no text: the record, written as UTF-8, could not hold it
+            throw new InvalidRequestException("id must be Unicode text, got an unpaired surrogate escape");
+        }
         return text;
     }
 
