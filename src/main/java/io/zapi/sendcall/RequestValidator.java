@@ -2,6 +2,7 @@ package io.zapi.sendcall;
 
 import java.io.IOException;
 import java.math.BigDecimal;
+import java.nio.charset.StandardCharsets;
 import java.util.regex.Pattern;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
@@ -60,14 +61,14 @@ public class RequestValidator {
             exchange.setProperty(INPUT, node);
             return node;
         }
-        String text = exchange.getMessage().getBody(String.class);
+        String text = text(exchange, body);
         exchange.setProperty(INPUT, text);
         if (text == null || text.isBlank()) {
             throw new InvalidRequestException("request is empty: expected a JSON object such as "
                                               + "{\"phone\": \"5511999999999\", \"callDuration\": 5}");
         }
         try {
-            JsonNode node = Json.ONE_VALUE.readTree(text);
+            JsonNode node = Json.readRequest(text);
             exchange.setProperty(INPUT, node);
             return node;
         } catch (JsonProcessingException e) {
@@ -75,6 +76,44 @@ public class RequestValidator {
         } catch (IOException e) {
             throw new InvalidRequestException("request could not be read: " + e.getMessage());
         }
+    }
+
+    /**
+     * The request as text. JSON travels as UTF-8 (RFC 8259): bytes are decoded strictly, whatever charset a sender
+     * claims, so a malformed sequence is an error rather than a silent U+FFFD in an id. One leading byte order mark
+     * is ignored, as RFC 8259 allows. A request over {@link Json#MAX_REQUEST_BYTES} is not decoded nor kept.
+     */
+    private static String text(Exchange exchange, Object body) throws InvalidRequestException {
+        if (body == null) {
+            return null;
+        }
+        String text;
+        if (body instanceof String string) {
+            if (string.length() > Json.MAX_REQUEST_BYTES) {
+                throw tooLong(string.length() + " characters");
+            }
+            text = string;
+        } else {
+            byte[] bytes = exchange.getMessage().getBody(byte[].class);
+            if (bytes == null) {
+                return null;
+            }
+            if (bytes.length > Json.MAX_REQUEST_BYTES) {
+                throw tooLong(bytes.length + " bytes");
+            }
+            try {
+                text = Utf8.decode(bytes, 0, bytes.length);
+            } catch (Utf8.MalformedException e) {
+                exchange.setProperty(INPUT, new String(bytes, StandardCharsets.UTF_8));
+                throw new InvalidRequestException("request is not valid UTF-8: " + e.getMessage());
+            }
+        }
+        return text.startsWith(Utf8.BOM) ? text.substring(Utf8.BOM.length()) : text;
+    }
+
+    static InvalidRequestException tooLong(String length) {
+        return new InvalidRequestException("request is too long: " + length + ", over the limit of "
+                                           + Json.MAX_REQUEST_BYTES + " bytes; it was not read");
     }
 
     private static String phone(JsonNode phone) throws InvalidRequestException {

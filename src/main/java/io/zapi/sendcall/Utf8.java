@@ -1,9 +1,43 @@
 package io.zapi.sendcall;
 
-/** Text that must be writable as UTF-8. */
+import java.nio.ByteBuffer;
+import java.nio.CharBuffer;
+import java.nio.charset.CharsetDecoder;
+import java.nio.charset.CoderResult;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
+
+/**
+ * Requests are UTF-8 (RFC 8259 for JSON, and the CSV contract). Decoding is strict everywhere: a malformed, overlong or
+ * surrogate sequence is an error, never a silent U+FFFD or a '/' smuggled in as C0 AF.
+ */
 final class Utf8 {
 
+    /** The byte order mark, as the text decoded from EF BB BF. */
+    static final String BOM = "\uFEFF";
+
     private Utf8() {
+    }
+
+    /** Decodes strictly, or says at which byte the input stops being UTF-8. */
+    static String decode(byte[] bytes, int offset, int length) throws MalformedException {
+        CharsetDecoder decoder = StandardCharsets.UTF_8.newDecoder()
+                .onMalformedInput(CodingErrorAction.REPORT)
+                .onUnmappableCharacter(CodingErrorAction.REPORT);
+        ByteBuffer in = ByteBuffer.wrap(bytes, offset, length);
+        // UTF-8 never decodes to more chars than it has bytes
+        CharBuffer out = CharBuffer.allocate(length);
+        CoderResult result = decoder.decode(in, out, true);
+        if (!result.isError()) {
+            result = decoder.flush(out);
+        }
+        if (result.isError()) {
+            int at = in.position();
+            throw new MalformedException("byte " + (at - offset + 1) + " (0x"
+                                         + String.format("%02X", bytes[at] & 0xFF) + ") is not part of a UTF-8 "
+                                         + "character");
+        }
+        return out.flip().toString();
     }
 
     /** True when every surrogate is half of a pair: the text can be written as UTF-8. */
@@ -40,5 +74,12 @@ final class Utf8 {
             }
         }
         return escaped.toString();
+    }
+
+    /** Input that is not UTF-8. */
+    static final class MalformedException extends Exception {
+        MalformedException(String message) {
+            super(message);
+        }
     }
 }
