@@ -3,6 +3,7 @@ package io.zapi.sendcall;
 import java.io.IOException;
 import java.math.BigDecimal;
 import java.nio.charset.StandardCharsets;
+import java.util.Collection;
 import java.util.regex.Pattern;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
@@ -27,6 +28,9 @@ public class RequestValidator {
     private static final Pattern FORMATTING = Pattern.compile("[ +\\-.()]");
     private static final Pattern ASCII_DIGITS = Pattern.compile("[0-9]+");
     private static final Pattern DECIMAL_TEXT = Pattern.compile("[+-]?[0-9]+(\\.[0-9]+)?");
+    /** Longer text is no callDuration: converting a million digits to a number would take seconds of CPU. */
+    private static final int MAX_DECIMAL_TEXT = 40;
+    private static final Pattern PRINTABLE_ASCII = Pattern.compile("[\\x20-\\x7E]*");
 
     private final int defaultCallDuration;
 
@@ -43,7 +47,7 @@ public class RequestValidator {
         if (!request.isObject()) {
             throw new InvalidRequestException("request must be a JSON object, got " + describe(request));
         }
-        String transportId = exchange.getProperty(TRANSPORT_ID, String.class);
+        String transportId = transportId(exchange.getProperty(TRANSPORT_ID));
         JsonNode id = transportId != null ? TextNode.valueOf(transportId) : request.get("id");
         return new CallRequest(phone(request.get("phone")), callDuration(request.get("callDuration")), id(id));
     }
@@ -116,6 +120,29 @@ public class RequestValidator {
                                            + Json.MAX_REQUEST_BYTES + " bytes; it was not read");
     }
 
+    /**
+     * The id a transport gives the request (HTTP Idempotency-Key): once, and printable ASCII, since an HTTP header
+     * carries nothing else faithfully (other bytes arrive as Latin-1, not as what the sender meant).
+     */
+    private static String transportId(Object given) throws InvalidRequestException {
+        Object value = given;
+        if (value instanceof Collection<?> values) {
+            if (values.size() != 1) {
+                throw new InvalidRequestException("Idempotency-Key must be sent once, got " + values.size() + " of them");
+            }
+            value = values.iterator().next();
+        }
+        if (value == null) {
+            return null;
+        }
+        String id = value.toString();
+        if (!PRINTABLE_ASCII.matcher(id).matches()) {
+            throw new InvalidRequestException("Idempotency-Key must be printable ASCII (space to '~'), got "
+                                              + quote(id));
+        }
+        return id;
+    }
+
     private static String phone(JsonNode phone) throws InvalidRequestException {
         if (phone == null || phone.isNull() || phone.isTextual() && phone.textValue().isBlank()) {
             throw new InvalidRequestException("phone is required: country code, area code and number, "
@@ -148,7 +175,8 @@ public class RequestValidator {
         BigDecimal seconds = null;
         if (duration.isNumber()) {
             seconds = duration.decimalValue();
-        } else if (duration.isTextual() && DECIMAL_TEXT.matcher(duration.textValue().trim()).matches()) {
+        } else if (duration.isTextual() && duration.textValue().trim().length() <= MAX_DECIMAL_TEXT
+                   && DECIMAL_TEXT.matcher(duration.textValue().trim()).matches()) {
             seconds = new BigDecimal(duration.textValue().trim());
         }
         if (seconds == null) {
