@@ -28,7 +28,9 @@ public class InboxFileFilter implements GenericFileFilter<File> {
         }
         Path path = file.getFile().toPath();
         String name = path.getFileName().toString();
-        if (name.indexOf('\\') < 0) {
+        // a file still being written (.part, .tmp) or hidden is not read, so not renamed either: its writer still
+        // has to rename it (the route's exclude option and Camel's hidden-file rule then leave it alone)
+        if (name.indexOf('\\') < 0 || name.startsWith(".") || name.endsWith(".part") || name.endsWith(".tmp")) {
             return true;
         }
         String safe = name.replace('\\', '_');
