@@ -299,9 +299,14 @@ class HostileInputTest {
 
     @Order(14)
     @Test
-    void aHiddenFileIsLeftAloneWhateverItsName() {
+    void aHiddenFileIsLeftAloneWhateverItsName() throws IOException {
+        // still being written: even with a backslash in its name it is not touched (its writer renames it)
+        Path partial = Files.writeString(module.inbox().resolve("being\\written.json.part"), "{\"phone\": \"12\"}");
         module.drop("after-hidden.json", "{\"phone\": \"12\"}");
         records.await("after-hidden.json", 1);
+
+        assertThat(partial).hasContent("{\"phone\": \"12\"}");
+        Files.delete(partial);
 
         // "..json" starts with a dot: like every hidden file it is never read (write under such a name, then rename)
         assertThat(module.inbox().resolve("..json")).hasBinaryContent(new NamedFile("..json").content());
@@ -331,6 +336,10 @@ class HostileInputTest {
                 "Idempotency-Key must be sent once");
         assertRejectedOverHttp(post("{\"phone\": \"5511999999999\"}".getBytes(StandardCharsets.UTF_8),
                 Map.of("Idempotency-Key", "k".repeat(257))), 400, "id must be 1 to 256 characters");
+        // not HTTP/1.1 at all (a control character in a header, a header line without a colon): the server refuses
+        // it before any route runs, with its own bare 400
+        assertThat(rawPost("Idempotency-Key: bell\u0007here\r\n").statusCode()).isEqualTo(400);
+        assertThat(rawPost("Idempotency-Key\r\n").statusCode()).isEqualTo(400);
         assertOnlyGoodRequestsReachedZapi();
         assertGoodRequestOverHttpSucceeds();
     }
@@ -362,6 +371,36 @@ class HostileInputTest {
         assertThat(line).endsWith("\\r\\u2028.json" + System.lineSeparator())
                 .contains("x.json\\n2026-11-25T00:00:00.000Z ERROR");
         assertThat(line.lines()).hasSize(1);
+    }
+
+    @Order(19)
+    @Test
+    void aByteOrderMarkBeforeAValidRequestIsNoError() throws Exception {
+        byte[] bom = {(byte) 0xEF, (byte) 0xBB, (byte) 0xBF};
+        Map<String, String> phones = new LinkedHashMap<>();
+        for (String name : List.of("bom.json", "bom.jsonl", "bom.csv")) {
+            String phone = goodPhone();
+            phones.put(name, phone);
+            String content = name.endsWith(".csv") ? "phone\n" + phone + "\n" : "{\"phone\": \"" + phone + "\"}\n";
+            module.drop(name, concat(bom, bytes(content)));
+        }
+        String httpPhone = goodPhone();
+        String jmsPhone = goodPhone();
+        String jmsId;
+        try (Session session = jms.createSession(false, Session.AUTO_ACKNOWLEDGE);
+             MessageProducer producer = session.createProducer(session.createQueue("send-call"))) {
+            jmsId = send(producer, bytesMessage(session, concat(bom, bytes("{\"phone\": \"" + jmsPhone + "\"}"))));
+        }
+
+        HttpResponse<String> http = post(concat(bom, bytes("{\"phone\": \"" + httpPhone + "\"}")), Map.of());
+
+        assertThat(http.statusCode()).isEqualTo(200);
+        assertThat(records.await(jmsId, 1).get(0).path("outcome").asText()).isEqualTo("success");
+        phones.forEach((name, phone) -> {
+            assertThat(records.await(name, 1).get(0).path("outcome").asText()).isEqualTo("success");
+            assertThat(zapi.requestsFor(phone)).hasSize(1);
+            assertThat(awaitKept(".done", name)).exists();
+        });
     }
 
     // ---- afterwards ---------------------------------------------------------------------------------------------
