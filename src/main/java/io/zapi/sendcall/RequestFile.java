@@ -341,6 +341,9 @@ public abstract class RequestFile implements Iterator<RequestRow>, Closeable {
                 try {
                     columns = rows.nextValue();
                 } catch (CsvReadException e) {
+                    if (!e.getOriginalMessage().startsWith("Too many entries")) {
+                        throw e;
+                    }
                     // more cells than columns: the parser skips to the end of the row, the next one is read as usual
                     index++;
                     return RequestRow.unreadable(index, null, "CSV row " + index + " has more cells than the "
