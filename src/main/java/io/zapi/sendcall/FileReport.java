@@ -56,7 +56,10 @@ public class FileReport implements AggregationStrategy {
         report.put("startedAt", started != null ? started.toString() : null);
         report.put("finishedAt", finished.toString());
         report.put("durationMs", started != null ? Duration.between(started, finished).toMillis() : null);
-        exchange.getMessage().setBody(SecretMasking.mask(Json.MAPPER.writeValueAsString(report)));
-        exchange.getMessage().setHeader(Exchange.FILE_NAME, name + ".json");
+        exchange.getMessage().setBody(Utf8.escapeUnpairedSurrogates(
+                SecretMasking.mask(Json.MAPPER.writeValueAsString(report))));
+        // written under a hidden temporary name first ("." + name): that one must fit a file name too
+        exchange.getMessage().setHeader(Exchange.FILE_NAME,
+                RequestFiles.fit(name, RequestFiles.MAX_NAME_BYTES - ".json".length() - 1) + ".json");
     }
 }

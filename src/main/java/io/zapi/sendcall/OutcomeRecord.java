@@ -50,7 +50,8 @@ public class OutcomeRecord {
         record.put("duplicateOf", exchange.getProperty(DUPLICATE_OF, String.class));
         record.put("timestamp", Instant.now().toString());
 
-        exchange.getMessage().setBody(SecretMasking.mask(Json.MAPPER.writeValueAsString(record)));
+        exchange.getMessage().setBody(Utf8.escapeUnpairedSurrogates(
+                SecretMasking.mask(Json.MAPPER.writeValueAsString(record))));
         exchange.getMessage().setHeader(Exchange.FILE_NAME, correlationId + ".json");
         exchange.getMessage().setHeader(Exchange.CONTENT_TYPE, "application/json");
     }
@@ -64,7 +65,9 @@ public class OutcomeRecord {
             JsonNode json = Json.MAPPER.readTree(body);
             return json;
         } catch (JsonProcessingException notJson) {
-            return body.length() <= 4096 ? body : body.substring(0, 4096) + "...";
+            // masked before it is cut, so that no part of a secret can show where the cut falls inside it
+            String masked = SecretMasking.mask(body);
+            return masked.length() <= 4096 ? masked : masked.substring(0, 4096) + "...";
         }
     }
 }

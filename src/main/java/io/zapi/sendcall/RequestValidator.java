@@ -2,6 +2,8 @@ package io.zapi.sendcall;
 
 import java.io.IOException;
 import java.math.BigDecimal;
+import java.nio.charset.StandardCharsets;
+import java.util.Collection;
 import java.util.regex.Pattern;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
@@ -26,6 +28,9 @@ public class RequestValidator {
     private static final Pattern FORMATTING = Pattern.compile("[ +\\-.()]");
     private static final Pattern ASCII_DIGITS = Pattern.compile("[0-9]+");
     private static final Pattern DECIMAL_TEXT = Pattern.compile("[+-]?[0-9]+(\\.[0-9]+)?");
+    /** Longer text is no callDuration: converting a million digits to a number would take seconds of CPU. */
+    private static final int MAX_DECIMAL_TEXT = 40;
+    private static final Pattern PRINTABLE_ASCII = Pattern.compile("[\\x20-\\x7E]*");
 
     private final int defaultCallDuration;
 
@@ -42,7 +47,7 @@ public class RequestValidator {
         if (!request.isObject()) {
             throw new InvalidRequestException("request must be a JSON object, got " + describe(request));
         }
-        String transportId = exchange.getProperty(TRANSPORT_ID, String.class);
+        String transportId = transportId(exchange.getProperty(TRANSPORT_ID));
         JsonNode id = transportId != null ? TextNode.valueOf(transportId) : request.get("id");
         return new CallRequest(phone(request.get("phone")), callDuration(request.get("callDuration")), id(id));
     }
@@ -60,14 +65,14 @@ public class RequestValidator {
             exchange.setProperty(INPUT, node);
             return node;
         }
-        String text = exchange.getMessage().getBody(String.class);
+        String text = text(exchange, body);
         exchange.setProperty(INPUT, text);
         if (text == null || text.isBlank()) {
             throw new InvalidRequestException("request is empty: expected a JSON object such as "
                                               + "{\"phone\": \"5511999999999\", \"callDuration\": 5}");
         }
         try {
-            JsonNode node = Json.ONE_VALUE.readTree(text);
+            JsonNode node = Json.readRequest(text);
             exchange.setProperty(INPUT, node);
             return node;
         } catch (JsonProcessingException e) {
@@ -75,6 +80,67 @@ public class RequestValidator {
         } catch (IOException e) {
             throw new InvalidRequestException("request could not be read: " + e.getMessage());
         }
+    }
+
+    /**
+     * The request as text. JSON travels as UTF-8 (RFC 8259): bytes are decoded strictly, whatever charset a sender
+     * claims, so a malformed sequence is an error rather than a silent U+FFFD in an id. One leading byte order mark
+     * is ignored, as RFC 8259 allows. A request over {@link Json#MAX_REQUEST_BYTES} is not decoded nor kept.
+     */
+    private static String text(Exchange exchange, Object body) throws InvalidRequestException {
+        if (body == null) {
+            return null;
+        }
+        String text;
+        if (body instanceof String string) {
+            if (string.length() > Json.MAX_REQUEST_BYTES) {
+                throw tooLong(string.length() + " characters");
+            }
+            text = string;
+        } else {
+            byte[] bytes = exchange.getMessage().getBody(byte[].class);
+            if (bytes == null) {
+                return null;
+            }
+            if (bytes.length > Json.MAX_REQUEST_BYTES) {
+                throw tooLong(bytes.length + " bytes");
+            }
+            try {
+                text = Utf8.decode(bytes, 0, bytes.length);
+            } catch (Utf8.MalformedException e) {
+                exchange.setProperty(INPUT, new String(bytes, StandardCharsets.UTF_8));
+                throw new InvalidRequestException("request is not valid UTF-8: " + e.getMessage());
+            }
+        }
+        return text.startsWith(Utf8.BOM) ? text.substring(Utf8.BOM.length()) : text;
+    }
+
+    static InvalidRequestException tooLong(String length) {
+        return new InvalidRequestException("request is too long: " + length + ", over the limit of "
+                                           + Json.MAX_REQUEST_BYTES + " bytes; it was not read");
+    }
+
+    /**
+     * The id a transport gives the request (HTTP Idempotency-Key): once, and printable ASCII, since an HTTP header
+     * carries nothing else faithfully (other bytes arrive as Latin-1, not as what the sender meant).
+     */
+    private static String transportId(Object given) throws InvalidRequestException {
+        Object value = given;
+        if (value instanceof Collection<?> values) {
+            if (values.size() != 1) {
+                throw new InvalidRequestException("Idempotency-Key must be sent once, got " + values.size() + " of them");
+            }
+            value = values.iterator().next();
+        }
+        if (value == null) {
+            return null;
+        }
+        String id = value.toString();
+        if (!PRINTABLE_ASCII.matcher(id).matches()) {
+            throw new InvalidRequestException("Idempotency-Key must be printable ASCII (space to '~'), got "
+                                              + quote(id));
+        }
+        return id;
     }
 
     private static String phone(JsonNode phone) throws InvalidRequestException {
@@ -109,7 +175,8 @@ public class RequestValidator {
         BigDecimal seconds = null;
         if (duration.isNumber()) {
             seconds = duration.decimalValue();
-        } else if (duration.isTextual() && DECIMAL_TEXT.matcher(duration.textValue().trim()).matches()) {
+        } else if (duration.isTextual() && duration.textValue().trim().length() <= MAX_DECIMAL_TEXT
+                   && DECIMAL_TEXT.matcher(duration.textValue().trim()).matches()) {
             seconds = new BigDecimal(duration.textValue().trim());
         }
         if (seconds == null) {
@@ -142,6 +209,10 @@ public class RequestValidator {
             throw new InvalidRequestException("id must be 1 to " + MAX_ID_LENGTH + " characters, got "
                                               + text.length());
         }
+        if (!Utf8.isWellFormed(text)) {
+            // "\ud800" is valid JSON but no text: the record, written as UTF-8, could not hold it
+            throw new InvalidRequestException("id must be Unicode text, got an unpaired surrogate escape");
+        }
         return text;
     }
 
@@ -168,7 +239,9 @@ public class RequestValidator {
         return TextNode.valueOf(abbreviate(text)).toString();
     }
 
+    /** Masked before it is cut, so that no part of a secret can show where the cut falls inside it. */
     private static String abbreviate(String text) {
-        return text.length() <= 40 ? text : text.substring(0, 40) + "...";
+        String masked = SecretMasking.mask(text);
+        return masked.length() <= 40 ? masked : masked.substring(0, 40) + "...";
     }
 }

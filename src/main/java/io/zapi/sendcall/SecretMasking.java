@@ -5,6 +5,8 @@ import java.nio.charset.StandardCharsets;
 import java.util.Set;
 import java.util.concurrent.CopyOnWriteArraySet;
 
+import com.fasterxml.jackson.databind.node.TextNode;
+
 /**
  * Replaces the configured secrets wherever text leaves the module: log lines, records, error messages. Camel's own
  * URI masking only knows query parameters, and the instance token is a path segment, so we mask the values
@@ -21,13 +23,18 @@ public final class SecretMasking {
     /** Shorter values are not masked: masking "c" would garble every line, and no real token is that short. */
     static final int MIN_LENGTH = 4;
 
-    /** Registers a secret, in its raw and URL-encoded forms. */
+    /**
+     * Registers a secret, in its raw, URL-encoded and JSON-escaped forms (a record holds the request as JSON text:
+     * a secret with a quote or a backslash in it appears there escaped).
+     */
     public static void register(String secret) {
         if (secret == null || secret.isBlank() || secret.length() < MIN_LENGTH) {
             return;
         }
         SECRETS.add(secret);
         SECRETS.add(URLEncoder.encode(secret, StandardCharsets.UTF_8));
+        String quoted = TextNode.valueOf(secret).toString();
+        SECRETS.add(quoted.substring(1, quoted.length() - 1));
     }
 
     public static String mask(String text) {

@@ -1,6 +1,13 @@
 package io.zapi.sendcall;
 
+import java.io.IOException;
+import java.io.Reader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
+import java.util.Properties;
 import java.util.concurrent.TimeUnit;
 
 import org.apache.camel.CamelContext;
@@ -51,6 +58,7 @@ public final class ZapiSendCall {
 
     /** The module as it runs, with optional settings that take precedence over every other source. */
     public static Main newMain(Map<String, String> overrides) {
+        registerSecrets(overrides);
         Main main = new Main();
         // Camel Main reads only classpath:application.properties unless told: the settings live beside routes/
         main.setPropertyPlaceholderLocations("file:application.properties");
@@ -74,6 +82,27 @@ public final class ZapiSendCall {
             }
         });
         return main;
+    }
+
+    /**
+     * Makes the secrets known to the log masking before Camel starts. Camel logs every property value it resolves at
+     * DEBUG, and it resolves ModuleConfiguration's injected settings (the HTTP API key among them) before
+     * ModuleConfiguration can register anything. Every source a setting can come from is looked at.
+     */
+    private static void registerSecrets(Map<String, String> overrides) {
+        Properties file = new Properties();
+        try (Reader reader = Files.newBufferedReader(Path.of("application.properties"), StandardCharsets.UTF_8)) {
+            file.load(reader);
+        } catch (IOException | RuntimeException noFile) {
+            // ModuleConfiguration says what is wrong with the settings, with the routes folder check
+        }
+        for (String key : List.of(ModuleConfiguration.INSTANCE_TOKEN, ModuleConfiguration.CLIENT_TOKEN,
+                ModuleConfiguration.HTTP_API_KEY)) {
+            SecretMasking.register(overrides.get(key));
+            SecretMasking.register(System.getProperty(key));
+            SecretMasking.register(System.getenv(ModuleConfiguration.envName(key)));
+            SecretMasking.register(file.getProperty(key));
+        }
     }
 
     private static StartupException startupCause(Throwable e) {
