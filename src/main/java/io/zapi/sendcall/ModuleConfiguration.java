@@ -7,7 +7,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import java.util.Properties;
 
 import jakarta.jms.ConnectionFactory;
 import org.apache.activemq.artemis.jms.client.ActiveMQConnectionFactory;
@@ -20,7 +19,6 @@ import org.sqlite.SQLiteDataSource;
 import org.springframework.jdbc.datasource.SingleConnectionDataSource;
 import org.apache.camel.PropertyInject;
 import org.apache.camel.spi.PropertiesComponent;
-import org.apache.camel.util.IOHelper;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.jms.connection.CachingConnectionFactory;
@@ -120,7 +118,6 @@ public class ModuleConfiguration implements CamelConfiguration, CamelContextAwar
     @Override
     public void configure(CamelContext context) throws Exception {
         PropertiesComponent properties = context.getPropertiesComponent();
-        registerSecrets(properties);
         requireRoutesFolder(properties);
         if (Boolean.parseBoolean(setting(properties, SANDBOX))) {
             startSandbox(context, properties);
@@ -186,19 +183,6 @@ public class ModuleConfiguration implements CamelConfiguration, CamelContextAwar
             LOG.warn("The HTTP endpoint POST /send-call is open: anyone who can reach port {} can place calls. "
                      + "Set {} (env {}) to require it in an {} header.", settingOr(properties, "camel.server.port",
                     "8080"), HTTP_API_KEY, envName(HTTP_API_KEY), HttpApiKey.HEADER);
-        }
-    }
-
-    /**
-     * Every value a secret could take, from every source, is masked before the first lookup: Camel's properties
-     * parser logs the values it finds at DEBUG.
-     */
-    private static void registerSecrets(PropertiesComponent properties) {
-        Properties loaded = properties.loadProperties();
-        for (String key : List.of(INSTANCE_TOKEN, CLIENT_TOKEN, HTTP_API_KEY)) {
-            SecretMasking.register(loaded.getProperty(key));
-            SecretMasking.register(System.getProperty(key));
-            SecretMasking.register(IOHelper.lookupEnvironmentVariable(key));
         }
     }
 
