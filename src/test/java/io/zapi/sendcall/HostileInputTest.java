@@ -222,7 +222,7 @@ class HostileInputTest {
         HttpResponse<String> response = post(g.bytes(), Map.of());
 
         if (g.httpStatus() == 413) {
-            assertJsonError(response, 413, "PAYLOAD_TOO_LARGE");
+            HttpApiTest.assertJsonError(response, 413, "PAYLOAD_TOO_LARGE");
         } else {
             assertRejectedOverHttp(response, g.httpStatus(), g.reason());
         }
@@ -648,14 +648,6 @@ class HostileInputTest {
         assertThat(module.outbox("rejected").resolve(record.path("correlationId").asText() + ".json")).exists();
         assertOnlyGoodRequestsReachedZapi();
         return record;
-    }
-
-    private static void assertJsonError(HttpResponse<String> response, int status, String error) throws IOException {
-        assertThat(response.statusCode()).isEqualTo(status);
-        assertThat(response.headers().firstValue("Content-Type")).hasValue("application/json");
-        JsonNode body = Json.MAPPER.readTree(response.body());
-        assertThat(body.path("error").asText()).isEqualTo(error);
-        assertThat(body.path("message").asText()).isNotBlank();
     }
 
     private static void assertGoodRequestOverHttpSucceeds() throws Exception {

@@ -354,7 +354,8 @@ class HttpApiTest {
         return record;
     }
 
-    private static void assertJsonError(HttpResponse<String> response, int status, String error) throws Exception {
+    /** An answer the HTTP input makes before the pipeline: its status, with a JSON {"error","message"} body. */
+    static void assertJsonError(HttpResponse<String> response, int status, String error) throws Exception {
         assertThat(response.statusCode()).isEqualTo(status);
         assertThat(response.headers().firstValue("Content-Type")).hasValue("application/json");
         JsonNode body = Json.MAPPER.readTree(response.body());
