@@ -3,7 +3,9 @@ package io.zapi.sendcall;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Instant;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
@@ -11,136 +13,229 @@ import java.util.concurrent.ConcurrentHashMap;
 import javax.sql.DataSource;
 
 import org.apache.camel.Exchange;
-import org.apache.camel.processor.idempotent.jdbc.JdbcMessageIdRepository;
-import org.apache.camel.support.service.ServiceSupport;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import org.springframework.beans.factory.DisposableBean;
+import org.springframework.dao.DataAccessException;
 import org.springframework.jdbc.core.JdbcTemplate;
+import org.springframework.jdbc.datasource.DataSourceTransactionManager;
+import org.springframework.transaction.TransactionException;
+import org.springframework.transaction.support.TransactionTemplate;
 
 /**
- * Which requests were already handled, so that no call is placed twice: across inputs, re-dropped files, JMS
- * redeliveries and restarts. Three of Camel's JDBC idempotent repositories on one embedded SQLite database under
- * zapi.data-dir: keys whose call has started, keys whose record is written, and inbox files being read.
+ * What the module has done, so that no call is placed twice and no request is recorded twice: across inputs,
+ * re-dropped files, JMS redeliveries and restarts. One embedded SQLite database under zapi.data-dir with three tables:
+ * <ul>
+ *   <li>{@code call_keys}: a request's idempotency key, claimed ({@code started}) before its call and {@code done}
+ *   with its outcome once its record is written;</li>
+ *   <li>{@code recorded_sources}: which requests (a row of an inbox file as taken, a JMS message) already have their
+ *   record, so that one that comes again after a crash (a resumed file, a redelivery) is not recorded twice;</li>
+ *   <li>{@code inbox_files}: the inbox files being read, so that one cut short is resumed as the same drop;</li>
+ *   <li>{@code pending_records}: records whose endpoint did not take them (a full disk, a read-only folder), kept
+ *   until it does ({@link PendingRecords}).</li>
+ * </ul>
+ * Camel's JdbcMessageIdRepository holds a key and nothing else; the ledger needs a key's state and outcome, and a
+ * claim decided by one atomic insert-if-absent, hence these tables of its own. One connection, one writer at a time:
+ * SQLite's own model.
  * <p>
- * A key started but never finished was in flight when the module died: its call may have been placed. By default
- * it is not sent again but recorded as failed; zapi.resend-interrupted=true sends it again.
+ * A key started but never done was in flight when the module died: its call may have been placed. By default it is
+ * not sent again but recorded as failed; zapi.resend-interrupted=true sends it again.
  */
-public class CallLedger extends ServiceSupport {
+public class CallLedger {
 
     /** Exchange property: the request's idempotency key, when it has one. */
     public static final String KEY = "idempotencyKey";
     /** Exchange property an input sets to name the request by its source (file hash and row, JMS message id). */
     public static final String SOURCE_KEY = "sourceKey";
-    /** Exchange property: true while an inbox file interrupted earlier is read again. */
-    public static final String RESUMING = "resuming";
     /** Exchange property: what {@link #admit} decided. */
     public static final String ADMISSION = "admission";
+    /** Exchange property of an inbox file and its rows: the file as taken, the same across a resume. */
+    public static final String DROP = "inboxDrop";
+    /**
+     * Exchange property an input sets to name this very request (a row of a drop, a JMS message), so that it is not
+     * recorded a second time when it comes again after a crash (a resumed file, a redelivered message).
+     */
+    public static final String RECORDED_SOURCE = "recordedSource";
     private static final String ENTERED = "ledgerEntered";
-    private static final String CREATE_TABLE = "CREATE TABLE CAMEL_MESSAGEPROCESSED (processorName VARCHAR(255), "
-                                               + "messageId VARCHAR(1024), createdAt TIMESTAMP, "
-                                               + "PRIMARY KEY (processorName, messageId))";
+    private static final Logger LOG = LoggerFactory.getLogger(CallLedger.class);
+
+    private static final List<String> SCHEMA = List.of(
+            "CREATE TABLE IF NOT EXISTS call_keys (key TEXT PRIMARY KEY, state TEXT NOT NULL, outcome TEXT, "
+            + "correlation_id TEXT NOT NULL, updated_at TEXT NOT NULL)",
+            "CREATE TABLE IF NOT EXISTS inbox_files (name TEXT PRIMARY KEY, hash TEXT NOT NULL, taken_at TEXT NOT NULL)",
+            "CREATE TABLE IF NOT EXISTS recorded_sources (source TEXT PRIMARY KEY, outcome TEXT NOT NULL)",
+            "CREATE TABLE IF NOT EXISTS pending_records (correlation_id TEXT PRIMARY KEY, uri TEXT NOT NULL, "
+            + "file_name TEXT, body TEXT NOT NULL, reason TEXT, parked_at TEXT NOT NULL)");
 
     private final DataSource database;
-    private final JdbcMessageIdRepository started;
-    private final JdbcMessageIdRepository done;
-    private final JdbcMessageIdRepository files;
+    private final JdbcTemplate jdbc;
+    private final TransactionTemplate transactions;
     private final boolean resendInterrupted;
-    private final List<Path> recordFolders;
+    private final Map<String, Path> recordFolders;
+    /** Keys the last run left started but not done: their calls may have been placed. */
     private final Set<String> interrupted = ConcurrentHashMap.newKeySet();
 
-    public CallLedger(DataSource database, boolean resendInterrupted, List<Path> recordFolders) {
+    /** @param recordFolders the folder of each outcome whose records are files, by outcome name */
+    public CallLedger(DataSource database, boolean resendInterrupted, Map<String, Path> recordFolders) {
         this.database = database;
-        this.started = repository("started");
-        this.done = repository("done");
-        this.files = repository("files");
+        this.jdbc = new JdbcTemplate(database);
+        this.transactions = new TransactionTemplate(new DataSourceTransactionManager(database));
         this.resendInterrupted = resendInterrupted;
         this.recordFolders = recordFolders;
     }
 
-    private JdbcMessageIdRepository repository(String name) {
-        JdbcMessageIdRepository repository = new JdbcMessageIdRepository(database, name);
-        repository.setCreateString(CREATE_TABLE);
-        return repository;
+    public synchronized void open() {
+        SCHEMA.forEach(jdbc::execute);
+        migrateCamelRepositories();
+        interrupted.addAll(jdbc.queryForList("SELECT key FROM call_keys WHERE state = 'started'", String.class));
     }
 
-    @Override
-    protected void doStart() throws Exception {
-        started.start();
-        done.start();
-        files.start();
-        // what the last run left started but not finished: those calls may have been placed
-        interrupted.addAll(new JdbcTemplate(database).queryForList(
-                "SELECT s.messageId FROM CAMEL_MESSAGEPROCESSED s WHERE s.processorName = 'started' AND NOT EXISTS "
-                + "(SELECT 1 FROM CAMEL_MESSAGEPROCESSED d WHERE d.processorName = 'done' AND d.messageId = s.messageId)",
-                String.class));
-    }
-
-    @Override
-    protected void doStop() throws Exception {
-        files.stop();
-        done.stop();
-        started.stop();
+    public synchronized void close() {
         if (database instanceof DisposableBean connection) {
-            connection.destroy();
+            try {
+                connection.destroy();
+            } catch (Exception e) {
+                LOG.warn("The ledger database did not close cleanly: {}", e.getMessage());
+            }
         }
-
     }
 
     /**
      * Decides what becomes of a validated request: {@code new} (call it), {@code duplicate} (already handled, or in
-     * flight right now), {@code skip} (already recorded, while its file is read again after an interruption),
-     * {@code interrupted} (in flight when the module died: record it as failed) or {@code resend}.
+     * flight right now), {@code skip} (in flight when the module died, and its record was written then: nothing to
+     * do), {@code interrupted} (in flight when the module died: record it as failed) or {@code resend}.
      */
     public String admit(Exchange exchange) {
         String key = key(exchange);
-        if (key == null) {
-            exchange.setProperty(ADMISSION, "new");
-            return "new";
-        }
-        return admit(exchange, key);
-    }
-
-    // one connection, one writer at a time: SQLite's own model, and requests with the same key are admitted in turn
-    private synchronized String admit(Exchange exchange, String key) {
-        String first = firstCorrelationId(key);
-        exchange.setProperty(OutcomeRecord.CORRELATION_ID, first);
-        String admission;
-        if (done.contains(key)) {
-            admission = exchange.getProperty(RESUMING, false, Boolean.class) ? "skip" : "duplicate";
-        } else if (started.add(key)) {
-            admission = "new";
-        } else if (interrupted.remove(key)) {
-            admission = recordExists(first) ? "skip" : resendInterrupted ? "resend" : "interrupted";
-        } else {
-            admission = "duplicate";
-        }
-        if (admission.equals("duplicate")) {
-            exchange.setProperty(OutcomeRecord.DUPLICATE_OF, first);
-            exchange.setProperty(OutcomeRecord.CORRELATION_ID, UUID.randomUUID().toString());
-        } else if (admission.equals("skip")) {
-            done.add(key);
-        } else {
-            exchange.setProperty(ENTERED, true);
-        }
+        String admission = key == null ? "new" : admit(exchange, key);
         exchange.setProperty(ADMISSION, admission);
         return admission;
     }
 
-    /** Once the record is written: the key is done. */
+    private synchronized String admit(Exchange exchange, String key) {
+        String first = firstCorrelationId(key);
+        exchange.setProperty(OutcomeRecord.CORRELATION_ID, first);
+        String admission;
+        if (jdbc.update("INSERT INTO call_keys (key, state, correlation_id, updated_at) VALUES (?, 'started', ?, ?) "
+                        + "ON CONFLICT (key) DO NOTHING", key, first, Timestamps.now()) == 1) {
+            admission = "new";
+        } else if (!interrupted.remove(key)) {
+            admission = "duplicate";
+        } else if (recordedOutcome(first) != null) {
+            admission = "skip";
+            exchange.setProperty(OutcomeRecord.OUTCOME, recordedOutcome(first));
+        } else {
+            admission = resendInterrupted ? "resend" : "interrupted";
+        }
+        if (admission.equals("duplicate")) {
+            exchange.setProperty(OutcomeRecord.DUPLICATE_OF, first);
+            // named after the request when it has a source of its own: recorded again after a crash, it is the same record
+            String source = exchange.getProperty(RECORDED_SOURCE, String.class);
+            exchange.setProperty(OutcomeRecord.CORRELATION_ID, source != null ? firstCorrelationId("duplicate:" + source)
+                    : UUID.randomUUID().toString());
+        } else {
+            exchange.setProperty(ENTERED, true);
+        }
+        return admission;
+    }
+
+    /**
+     * Once the record is written (or kept pending): the request's key is done with its outcome, and an inbox row is
+     * marked recorded. A ledger that cannot be written now is logged, not thrown: the record exists, and a key left
+     * started is found with its record at the next start.
+     */
     public synchronized void finish(Exchange exchange) {
+        String outcome = exchange.getProperty(OutcomeRecord.OUTCOME, String.class);
         String key = exchange.getProperty(KEY, String.class);
-        if (key != null && exchange.getProperty(ENTERED, false, Boolean.class)) {
-            done.add(key);
-            started.remove(key);
+        String source = exchange.getProperty(RECORDED_SOURCE, String.class);
+        try {
+            // one transaction: a request's key and its source are recorded together or not at all
+            transactions.executeWithoutResult(status -> {
+                if (key != null && exchange.getProperty(ENTERED, false, Boolean.class)) {
+                    jdbc.update("UPDATE call_keys SET state = 'done', outcome = ?, updated_at = ? WHERE key = ?",
+                            outcome, Timestamps.now(), key);
+                }
+                if (source != null) {
+                    jdbc.update("INSERT INTO recorded_sources (source, outcome) VALUES (?, ?) ON CONFLICT DO NOTHING",
+                            source, outcome);
+                }
+            });
+        } catch (DataAccessException | TransactionException e) {
+            LOG.warn("The ledger could not mark correlationId={} done (its record is written): {}",
+                    exchange.getProperty(OutcomeRecord.CORRELATION_ID), e.getMostSpecificCause().getMessage());
         }
     }
 
-    /** Marks an inbox file as being read; true if it was already, i.e. an earlier run was interrupted in it. */
-    public synchronized boolean resumeFile(String fileHash) {
-        return !files.add(fileHash);
+    /**
+     * An inbox file is taken: returns the drop it belongs to, {@code <taken at>|<name>}. The file of the same name and
+     * content that was cut short earlier (a crash, a shutdown, a failure) is the same drop, resumed; any other file (a
+     * new name, or new content under an old name) is a new drop. Identical files under other names are other drops:
+     * their rows are duplicates of the first one's, never taken for rows already recorded.
+     */
+    public synchronized String takeFile(Exchange exchange) {
+        String name = exchange.getMessage().getHeader(Exchange.FILE_NAME, String.class);
+        String hash = exchange.getProperty("fileHash", String.class);
+        List<String> earlier = jdbc.queryForList("SELECT taken_at FROM inbox_files WHERE name = ? AND hash = ?",
+                String.class, name, hash);
+        String takenAt = earlier.isEmpty() ? Timestamps.now() : earlier.get(0);
+        if (earlier.isEmpty()) {
+            jdbc.update("INSERT INTO inbox_files (name, hash, taken_at) VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE "
+                        + "SET hash = excluded.hash, taken_at = excluded.taken_at", name, hash, takenAt);
+        }
+        return takenAt + "|" + name;
     }
 
-    public synchronized void finishFile(String fileHash) {
-        files.remove(fileHash);
+    /** When the drop's file was first taken, as a time stamp: it names the kept original and the report. */
+    public static Instant takenAt(String drop) {
+        return Instant.parse(drop.substring(0, drop.indexOf('|')));
+    }
+
+    /**
+     * True when this request (a row of a resumed file, a redelivered JMS message) already has its record; then its
+     * outcome is set, for the report, and it is not handed to the pipeline again.
+     */
+    public synchronized boolean alreadyRecorded(Exchange exchange) {
+        String source = exchange.getProperty(RECORDED_SOURCE, String.class);
+        List<String> outcome = source == null ? List.of()
+                : jdbc.queryForList("SELECT outcome FROM recorded_sources WHERE source = ?", String.class, source);
+        if (outcome.isEmpty()) {
+            return false;
+        }
+        exchange.setProperty(OutcomeRecord.OUTCOME, outcome.get(0));
+        return true;
+    }
+
+    /** The file is read to its end and reported: what the ledger knew of it is no longer needed. */
+    public synchronized void finishFile(Exchange exchange) {
+        String drop = exchange.getProperty(DROP, String.class);
+        String rows = "row:" + drop + ":";
+        jdbc.update("DELETE FROM recorded_sources WHERE substr(source, 1, ?) = ?", rows.length(), rows);
+        jdbc.update("DELETE FROM inbox_files WHERE name = ? AND taken_at = ?", drop.substring(drop.indexOf('|') + 1),
+                drop.substring(0, drop.indexOf('|')));
+    }
+
+    /** Keeps a record its endpoint did not take, to be written later; false if the ledger cannot keep it either. */
+    public synchronized boolean park(PendingRecords.Pending record) {
+        try {
+            jdbc.update("INSERT INTO pending_records (correlation_id, uri, file_name, body, reason, parked_at) "
+                        + "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING", record.correlationId(), record.uri(),
+                    record.fileName(), record.body(), record.reason(), Timestamps.now());
+            return true;
+        } catch (DataAccessException e) {
+            LOG.warn("The ledger cannot keep the pending record correlationId={} either: {}", record.correlationId(),
+                    e.getMostSpecificCause().getMessage());
+            return false;
+        }
+    }
+
+    public synchronized List<PendingRecords.Pending> pendingRecords(int max) {
+        return jdbc.query("SELECT correlation_id, uri, file_name, body, reason FROM pending_records "
+                          + "ORDER BY parked_at LIMIT ?", (row, i) -> new PendingRecords.Pending(
+                row.getString(1), row.getString(2), row.getString(3), row.getString(4), row.getString(5)), max);
+    }
+
+    public synchronized void recordWritten(String correlationId) {
+        jdbc.update("DELETE FROM pending_records WHERE correlation_id = ?", correlationId);
     }
 
     /** The request's own id wins; else what its source says (file hash and row, JMS message id); else none. */
@@ -157,8 +252,41 @@ public class CallLedger extends ServiceSupport {
         return UUID.nameUUIDFromBytes(("zapi-send-call:" + key).getBytes(StandardCharsets.UTF_8)).toString();
     }
 
-    /** The module died between writing the record and marking the key done: the record is there. */
-    private boolean recordExists(String correlationId) {
-        return recordFolders.stream().anyMatch(folder -> Files.exists(folder.resolve(correlationId + ".json")));
+    /** The module died between writing the record and marking the key done: the record is there, in its folder. */
+    private String recordedOutcome(String correlationId) {
+        for (Map.Entry<String, Path> folder : recordFolders.entrySet()) {
+            if (Files.exists(folder.getValue().resolve(correlationId + ".json"))) {
+                return folder.getKey();
+            }
+        }
+        List<String> pending = jdbc.queryForList("SELECT uri FROM pending_records WHERE correlation_id = ?",
+                String.class, correlationId);
+        return pending.isEmpty() ? null : "recorded";
+    }
+
+    /**
+     * Versions before 1.1 kept their keys in Camel's JdbcMessageIdRepository table: the keys done and started there
+     * are taken over once, so that nothing handled before the upgrade is called again.
+     */
+    private void migrateCamelRepositories() {
+        if (jdbc.queryForList("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'CAMEL_MESSAGEPROCESSED'",
+                String.class).isEmpty()) {
+            return;
+        }
+        List<String> done = jdbc.queryForList(
+                "SELECT messageId FROM CAMEL_MESSAGEPROCESSED WHERE processorName = 'done'", String.class);
+        List<String> started = jdbc.queryForList(
+                "SELECT messageId FROM CAMEL_MESSAGEPROCESSED WHERE processorName = 'started'", String.class);
+        String now = Timestamps.now();
+        for (String key : done) {
+            jdbc.update("INSERT INTO call_keys (key, state, correlation_id, updated_at) VALUES (?, 'done', ?, ?) "
+                        + "ON CONFLICT (key) DO NOTHING", key, firstCorrelationId(key), now);
+        }
+        for (String key : started) {
+            jdbc.update("INSERT INTO call_keys (key, state, correlation_id, updated_at) VALUES (?, 'started', ?, ?) "
+                        + "ON CONFLICT (key) DO NOTHING", key, firstCorrelationId(key), now);
+        }
+        jdbc.execute("DROP TABLE CAMEL_MESSAGEPROCESSED");
+        LOG.info("Ledger: took over {} keys from the earlier ledger format", done.size() + started.size());
     }
 }

@@ -5,7 +5,9 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Locale;
 
 import jakarta.jms.ConnectionFactory;
@@ -19,6 +21,7 @@ import org.sqlite.SQLiteDataSource;
 import org.springframework.jdbc.datasource.SingleConnectionDataSource;
 import org.apache.camel.PropertyInject;
 import org.apache.camel.spi.PropertiesComponent;
+import org.apache.camel.support.service.ServiceSupport;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.jms.connection.CachingConnectionFactory;
@@ -157,15 +160,25 @@ public class ModuleConfiguration implements CamelConfiguration, CamelContextAwar
         sqlite.setUrl("jdbc:sqlite:" + folder.resolve("calls.db"));
         // one connection for the ledger, which uses it one call at a time
         SingleConnectionDataSource database = new SingleConnectionDataSource(sqlite.getConnection(), true);
-        List<Path> recordFolders = OUTCOMES.stream()
-                .map(outcome -> setting(properties, "zapi.outcome." + outcome + "-uri"))
-                .filter(uri -> uri != null && uri.startsWith("file:"))
-                .map(uri -> Path.of(uri.substring("file:".length()).replaceFirst("\\?.*", "")))
-                .toList();
+        Map<String, Path> recordFolders = new LinkedHashMap<>();
+        for (String outcome : OUTCOMES) {
+            String uri = setting(properties, "zapi.outcome." + outcome + "-uri");
+            if (uri != null && uri.startsWith("file:")) {
+                recordFolders.put(outcome, Path.of(uri.substring("file:".length()).replaceFirst("\\?.*", "")));
+            }
+        }
         CallLedger ledger = new CallLedger(database,
                 Boolean.parseBoolean(setting(properties, "zapi.resend-interrupted")), recordFolders);
+        ledger.open();
         context.getRegistry().bind("callLedger", ledger);
-        context.addService(ledger, true, true);
+        context.getRegistry().bind("pendingRecords", new PendingRecords(context, ledger));
+        // closed with the context, not with a route that uses it: a route stopped and started again keeps its ledger
+        context.addService(new ServiceSupport() {
+            @Override
+            protected void doStop() {
+                ledger.close();
+            }
+        }, true, true);
     }
 
     /** The HTTP input: Camel's embedded server must run it, answers the server makes itself are JSON too. */

@@ -1,8 +1,8 @@
 package io.zapi.sendcall;
 
-import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -25,6 +25,10 @@ public class OutcomeRecord {
     public static final String ERROR = "error";
     public static final String ATTEMPTS = "attempts";
     public static final String DUPLICATE_OF = "duplicateOf";
+    /** Exchange property: the endpoint the record goes to, the setting zapi.outcome.<outcome>-uri. */
+    public static final String RECORD_URI = "recordUri";
+
+    private final Map<String, String> uris = new ConcurrentHashMap<>();
 
     /** Sets the record as the body and names its file {@code <correlationId>.json}. */
     public void build(Exchange exchange) throws JsonProcessingException {
@@ -48,12 +52,15 @@ public class OutcomeRecord {
         record.put("error", exchange.getProperty(ERROR, String.class));
         record.put("attempts", exchange.getProperty(ATTEMPTS, 0, Integer.class));
         record.put("duplicateOf", exchange.getProperty(DUPLICATE_OF, String.class));
-        record.put("timestamp", Instant.now().toString());
+        record.put("timestamp", Timestamps.now());
 
         exchange.getMessage().setBody(Utf8.escapeUnpairedSurrogates(
                 SecretMasking.mask(Json.MAPPER.writeValueAsString(record))));
         exchange.getMessage().setHeader(Exchange.FILE_NAME, correlationId + ".json");
         exchange.getMessage().setHeader(Exchange.CONTENT_TYPE, "application/json");
+        String outcome = exchange.getProperty(OUTCOME, String.class);
+        exchange.setProperty(RECORD_URI, uris.computeIfAbsent(outcome, name -> exchange.getContext()
+                .resolvePropertyPlaceholders("{{zapi.outcome." + name + "-uri}}")));
     }
 
     /** Z-API's body as JSON when it is JSON, else as text; null when there was none. */

@@ -1,0 +1,162 @@
+package io.zapi.sendcall;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import static com.github.tomakehurst.wiremock.client.WireMock.aResponse;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * An outcome folder that cannot take a record: a full file system (a real tmpfs, filled up) or a read-only one (a real
+ * read-only bind mount; chmod does not stop root). A placed call keeps its outcome, its record is written once the
+ * folder takes it again, nothing is called twice, no temporary file is left behind and no answer shows a path.
+ */
+class OutboxFullTest {
+
+    @TempDir
+    Path dataDir;
+
+    private Path mounted;
+
+    @AfterEach
+    void unmount() throws Exception {
+        if (mounted != null) {
+            run("umount", "-l", mounted.toString());
+        }
+    }
+
+    @Test
+    void aPlacedCallWhoseRecordCannotBeWrittenStaysPlacedAndIsRecordedOnceThereIsRoom() throws Exception {
+        Path success = Files.createDirectories(dataDir.resolve("outbox/success"));
+        mount(success, "tmpfs", "-t", "tmpfs", "-o", "size=64k");
+        Path filler = success.resolve("filler");
+        fill(filler);
+        try (ZapiStub zapi = new ZapiStub(); RunningModule module = RunningModule.start(zapi.baseUrl(), dataDir,
+                Map.of("zapi.records.retry-delay-ms", "200"))) {
+            HttpResponse<String> answer = post(module, "{\"phone\": \"5561955550001\", \"id\": \"full-1\"}");
+
+            assertThat(answer.statusCode()).isEqualTo(200);
+            JsonNode placed = Json.MAPPER.readTree(answer.body());
+            assertThat(placed.path("outcome").asText()).isEqualTo("success");
+            assertThat(placed.path("response").path("zaapId").asText()).isEqualTo(ZapiStub.ZAAP_ID);
+            assertThat(placed.path("recordPending").asText()).contains("No space left on device");
+            assertThat(answer.body()).doesNotContain(dataDir.toString()).doesNotContain("/tmp/");
+
+            // an inbox file while the disk is full: every row is called once, the file is done, not read again
+            module.drop("while-full.jsonl", "{\"phone\": \"5561955550002\"}\n{\"phone\": \"5561955550003\"}\n");
+            await().atMost(Duration.ofSeconds(20)).until(() -> module.kept(".done", "while-full.jsonl").size() == 1);
+
+            // the same id again: a duplicate of the placed call, not another call
+            HttpResponse<String> again = post(module, "{\"phone\": \"5561955550001\", \"id\": \"full-1\"}");
+            assertThat(again.statusCode()).isEqualTo(409);
+            assertThat(Json.MAPPER.readTree(again.body()).path("duplicateOf").asText())
+                    .isEqualTo(placed.path("correlationId").asText());
+
+            assertThat(hiddenFiles(success)).as("temporary files left behind").isEmpty();
+
+            Files.delete(filler);
+            JsonNode record = await().atMost(Duration.ofSeconds(20)).until(
+                    () -> recordIn(success, placed.path("correlationId").asText()), r -> r != null);
+            assertThat(record.path("outcome").asText()).isEqualTo("success");
+            assertThat(record.has("recordPending")).isFalse();
+            await().atMost(Duration.ofSeconds(20)).until(() -> module.recordsOf("while-full.jsonl").size() == 2);
+            assertThat(module.recordsOf("while-full.jsonl")).extracting(r -> r.path("outcome").asText())
+                    .containsOnly("success");
+            assertThat(zapi.allRequests()).hasSize(3);
+            assertThat(module.allRecords()).hasSize(4);
+        }
+    }
+
+    @Test
+    void aReadOnlyOutcomeFolderKeepsTheOutcomeAndShowsNoPath() throws Exception {
+        Path failed = Files.createDirectories(dataDir.resolve("outbox/failed"));
+        mount(failed, failed.toString(), "--bind");
+        run("mount", "-o", "remount,ro,bind", failed.toString());
+        try (ZapiStub zapi = new ZapiStub(); RunningModule module = RunningModule.start(zapi.baseUrl(), dataDir,
+                Map.of("zapi.records.retry-delay-ms", "200"))) {
+            zapi.answer("5561955550009", aResponse().withStatus(500));
+
+            HttpResponse<String> answer = post(module, "{\"phone\": \"5561955550009\"}");
+
+            assertThat(answer.statusCode()).isEqualTo(502);
+            JsonNode record = Json.MAPPER.readTree(answer.body());
+            assertThat(record.path("outcome").asText()).isEqualTo("failed");
+            assertThat(record.path("status").asInt()).isEqualTo(500);
+            assertThat(record.path("recordPending").asText()).contains("Read-only file system");
+            assertThat(answer.body()).doesNotContain(dataDir.toString());
+            assertThat(zapi.allRequests()).hasSize(1);
+
+            run("mount", "-o", "remount,rw,bind", failed.toString());
+            JsonNode written = await().atMost(Duration.ofSeconds(20)).until(
+                    () -> recordIn(failed, record.path("correlationId").asText()), r -> r != null);
+            assertThat(written.path("outcome").asText()).isEqualTo("failed");
+            assertThat(zapi.allRequests()).hasSize(1);
+        }
+    }
+
+    private void mount(Path target, String source, String... options) throws Exception {
+        String[] command = new String[options.length + 3];
+        command[0] = "mount";
+        System.arraycopy(options, 0, command, 1, options.length);
+        command[options.length + 1] = source;
+        command[options.length + 2] = target.toString();
+        run(command);
+        mounted = target;
+    }
+
+    private static void run(String... command) throws Exception {
+        Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
+        String output = new String(process.getInputStream().readAllBytes());
+        assertThat(process.waitFor()).as(String.join(" ", command) + ": " + output).isZero();
+    }
+
+    /** Writes until the file system says it is full. */
+    private static void fill(Path file) throws IOException {
+        byte[] block = new byte[1024];
+        try (OutputStream out = Files.newOutputStream(file)) {
+            for (int i = 0; i < 1024; i++) {
+                out.write(block);
+                out.flush();
+            }
+        } catch (IOException full) {
+            assertThat(full.getMessage()).contains("No space left");
+            return;
+        }
+        throw new IllegalStateException("the file system did not fill up");
+    }
+
+    private static List<Path> hiddenFiles(Path folder) throws IOException {
+        try (Stream<Path> files = Files.list(folder)) {
+            return files.filter(f -> f.getFileName().toString().startsWith(".")).toList();
+        }
+    }
+
+    private static JsonNode recordIn(Path folder, String correlationId) {
+        Path record = folder.resolve(correlationId + ".json");
+        return Files.exists(record) ? RunningModule.read(record) : null;
+    }
+
+    private static HttpResponse<String> post(RunningModule module, String body) throws Exception {
+        String port = module.context().resolvePropertyPlaceholders("{{camel.server.port}}");
+        return HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port
+                                                                                 + "/send-call"))
+                .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body)).build(),
+                HttpResponse.BodyHandlers.ofString());
+    }
+}
