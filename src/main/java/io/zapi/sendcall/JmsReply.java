@@ -9,6 +9,7 @@ import jakarta.jms.Queue;
 import jakarta.jms.Session;
 import jakarta.jms.TextMessage;
 import jakarta.jms.Topic;
+import org.apache.activemq.artemis.jms.client.ActiveMQDestination;
 import org.apache.camel.Exchange;
 import org.apache.camel.component.jms.JmsComponent;
 import org.slf4j.Logger;
@@ -63,8 +64,10 @@ public final class JmsReply {
         }
     }
 
+    /** The address a reply would go to; a STOMP reply-to is a plain Artemis destination, neither queue nor topic. */
     private static String name(Destination destination) throws JMSException {
-        return destination instanceof Queue queue ? queue.getQueueName()
+        return destination instanceof ActiveMQDestination artemis ? artemis.getAddress()
+                : destination instanceof Queue queue ? queue.getQueueName()
                 : destination instanceof Topic topic ? topic.getTopicName() : null;
     }
 }

@@ -125,6 +125,40 @@ class AmqpClientsTest {
     }
 
     @Test
+    void stompRepliesToExistingQueuesThatCannotTakeThemDoNotPlaceTheCallAgain() throws Exception {
+        var requestQueue = module.broker().server().locateQueue("send-call");
+        long addedBefore = requestQueue.getMessagesAdded();
+        long killedBefore = requestQueue.getMessagesKilled();
+        try (Socket socket = new Socket("127.0.0.1", module.jmsPort())) {
+            socket.setSoTimeout(20_000);
+            OutputStream out = socket.getOutputStream();
+            InputStream in = socket.getInputStream();
+            out.write(JmsQueueTest.frame("CONNECT\naccept-version:1.2\nhost:localhost\n\n"));
+            assertThat(JmsQueueTest.readFrame(in)).startsWith("CONNECTED\n");
+            // existing queues named as reply addresses: the request queue itself and the dead-letter queue
+            out.write(JmsQueueTest.frame("SEND\ndestination:send-call\ndestination-type:ANYCAST\nreply-to:send-call\n\n"
+                                         + "{\"phone\": \"5511988880111\"}"));
+            out.write(JmsQueueTest.frame("SEND\ndestination:send-call\ndestination-type:ANYCAST\nreply-to:DLQ\n\n"
+                                         + "{\"phone\": \"5511988880112\"}"));
+            out.write(JmsQueueTest.frame("SEND\ndestination:send-call\ndestination-type:ANYCAST\nreceipt:sent\n\n"
+                                         + "{\"phone\": \"5511988880113\"}"));
+            assertThat(JmsQueueTest.readFrame(in)).startsWith("RECEIPT\n");
+        }
+
+        awaitRecordOfPhone("5511988880113");
+        awaitInputQueueEmpty();
+
+        for (String phone : List.of("5511988880111", "5511988880112")) {
+            assertThat(recordsOfPhone(phone)).singleElement()
+                    .satisfies(record -> assertThat(record.path("outcome").asText()).isEqualTo("success"));
+            assertThat(zapi.requestsFor(phone)).hasSize(1);
+        }
+        // the three requests and nothing else, none of them parked in the dead-letter queue
+        assertThat(requestQueue.getMessagesAdded() - addedBefore).isEqualTo(3);
+        assertThat(requestQueue.getMessagesKilled() - killedBefore).isZero();
+    }
+
+    @Test
     void anAmqpRequesterGetsSuccessAndRejectionRepliesCorrelatedToItsMessageIds() throws Exception {
         try (Connection connection = amqp(module.jmsPort());
              Session session = connection.createSession(false, Session.AUTO_ACKNOWLEDGE);
