@@ -14,6 +14,9 @@ import org.apache.activemq.artemis.api.core.RoutingType;
 import org.apache.activemq.artemis.api.core.SimpleString;
 import org.apache.activemq.artemis.core.config.Configuration;
 import org.apache.activemq.artemis.core.config.impl.ConfigurationImpl;
+import org.apache.activemq.artemis.core.protocol.stomp.Stomp;
+import org.apache.activemq.artemis.core.protocol.stomp.StompFrame;
+import org.apache.activemq.artemis.core.protocol.stomp.StompFrameInterceptor;
 import org.apache.activemq.artemis.core.server.ActiveMQServer;
 import org.apache.activemq.artemis.core.server.JournalType;
 import org.apache.activemq.artemis.core.server.ServerSession;
@@ -21,6 +24,7 @@ import org.apache.activemq.artemis.core.server.embedded.EmbeddedActiveMQ;
 import org.apache.activemq.artemis.core.server.plugin.ActiveMQServerMessagePlugin;
 import org.apache.activemq.artemis.core.settings.impl.AddressSettings;
 import org.apache.activemq.artemis.core.transaction.Transaction;
+import org.apache.activemq.artemis.spi.core.protocol.RemotingConnection;
 import org.apache.activemq.artemis.spi.core.remoting.Acceptor;
 import org.apache.activemq.artemis.utils.UUIDGenerator;
 import org.apache.camel.support.service.ServiceSupport;
@@ -30,8 +34,9 @@ import org.slf4j.LoggerFactory;
 /**
  * The ActiveMQ Artemis broker the module starts when no external one is set ({@code zapi.jms.broker-url} empty): an
  * in-VM acceptor for the module itself and a TCP acceptor speaking CORE, AMQP, STOMP and OPENWIRE for everyone else,
- * with its journal under {@code <zapi.data-dir>/broker} so queued requests survive a restart. Security is off: the
- * acceptor listens on loopback unless {@code zapi.jms.embedded-host} says otherwise.
+ * with its journal under {@code <zapi.data-dir>/broker} so queued requests survive a restart, whether or not their
+ * producer sent them persistent. Security is off: the acceptor listens on loopback unless
+ * {@code zapi.jms.embedded-host} says otherwise.
  */
 public final class EmbeddedBroker extends ServiceSupport {
 
@@ -153,7 +158,8 @@ public final class EmbeddedBroker extends ServiceSupport {
                         .setRedeliveryDelay(REDELIVERY_DELAY_MS)
                         .setDeadLetterAddress(SimpleString.of(DEAD_LETTER_QUEUE))
                         .setExpiryAddress(SimpleString.of(EXPIRY_QUEUE)));
-        config.registerBrokerPlugin(new MessageIds());
+        config.registerBrokerPlugin(new DurableRequests(queue));
+        config.getIncomingInterceptorClassNames().add(StompBodiesAsSent.class.getName());
         return config;
     }
 
@@ -179,17 +185,53 @@ public final class EmbeddedBroker extends ServiceSupport {
         }
     }
 
-    /** Gives every message a JMS message id, which names its record's source, even when its protocol (STOMP) has none. */
-    private static final class MessageIds implements ActiveMQServerMessagePlugin {
+    /**
+     * Gives every message a JMS message id, which names its record's source, even when its protocol (STOMP) has
+     * none; and stores every request in the journal, even when its producer sent it non-persistent (STOMP without
+     * {@code persistent:true}, AMQP's default), so that no queued request is lost when the module stops or dies.
+     * (An AMQP message keeps what its producer gave it; JmsRequestBody names it.)
+     */
+    private static final class DurableRequests implements ActiveMQServerMessagePlugin {
+
+        private final String requestQueue;
+
+        DurableRequests(String requestQueue) {
+            this.requestQueue = requestQueue;
+        }
 
         @Override
         public void beforeSend(ServerSession session, Transaction tx, Message message, boolean direct,
                                boolean noAutoCreateQueue) {
+            boolean changed = false;
             if (message.getUserID() == null) {
                 message.setUserID(UUIDGenerator.getInstance().generateUUID());
-                // the message may be encoded already: have the id written into what is stored and delivered
+                changed = true;
+            }
+            if (!message.isDurable() && requestQueue.equals(message.getAddress())) {
+                message.setDurable(true);
+                changed = true;
+            }
+            if (changed) {
+                // the message may be encoded already: have the change written into what is stored and delivered
                 message.messageChanged();
             }
+        }
+    }
+
+    /**
+     * A STOMP text frame (one without content-length) is decoded by the broker with every malformed UTF-8 sequence
+     * replaced by U+FFFD, so the module would take a repaired request for what was sent. Given its length, the frame
+     * becomes a bytes message holding the body as sent, which the pipeline decodes strictly: not UTF-8 is rejected
+     * with its reason, as on every other input. Loaded by Artemis by name: public, with a public constructor.
+     */
+    public static final class StompBodiesAsSent implements StompFrameInterceptor {
+
+        @Override
+        public boolean intercept(StompFrame frame, RemotingConnection connection) {
+            if (Stomp.Commands.SEND.equals(frame.getCommand()) && !frame.hasHeader(Stomp.Headers.CONTENT_LENGTH)) {
+                frame.addHeader(Stomp.Headers.CONTENT_LENGTH, String.valueOf(frame.getBodyAsBytes().length));
+            }
+            return true;
         }
     }
 

@@ -210,6 +210,38 @@ class JmsQueueTest {
     }
 
     @Test
+    void aStompTextFrameThatIsNotUtf8IsRejectedNotRepaired() throws Exception {
+        // a text frame (no content-length) whose id holds 0xC3 0x28: not UTF-8
+        byte[] head = "SEND\ndestination:send-call\ndestination-type:ANYCAST\nreceipt:sent\n\n"
+                .getBytes(StandardCharsets.UTF_8);
+        byte[] body = "{\"phone\": \"5511988880011\", \"id\": \"stomp-\u00c3(\"}".getBytes(StandardCharsets.ISO_8859_1);
+        try (Socket socket = new Socket("127.0.0.1", module.jmsPort())) {
+            socket.setSoTimeout(20_000);
+            OutputStream out = socket.getOutputStream();
+            InputStream in = socket.getInputStream();
+            out.write(frame("CONNECT\naccept-version:1.2\nhost:localhost\n\n"));
+            assertThat(readFrame(in)).startsWith("CONNECTED\n");
+            out.write(head);
+            out.write(body);
+            out.write(0);
+            assertThat(readFrame(in)).startsWith("RECEIPT\n");
+        }
+
+        List<JsonNode> records = await().atMost(Duration.ofSeconds(20)).until(
+                () -> module.allRecords().stream()
+                        .filter(r -> r.path("error").asText().startsWith("request is not valid UTF-8")).toList(),
+                r -> !r.isEmpty());
+
+        assertThat(records).singleElement().satisfies(record -> {
+            assertThat(record.path("outcome").asText()).isEqualTo("rejected");
+            assertThat(record.path("error").asText()).contains("0xC3");
+            assertThat(record.path("source").path("channel").asText()).isEqualTo("jms");
+        });
+        assertThat(zapi.requestsFor("5511988880011")).isEmpty();
+        awaitInputQueueEmpty();
+    }
+
+    @Test
     void anOpenWireClientIsServed() throws Exception {
         var factory = new org.apache.activemq.ActiveMQConnectionFactory("tcp://127.0.0.1:" + module.jmsPort());
         javax.jms.Connection connection = factory.createConnection();
@@ -365,12 +397,12 @@ class JmsQueueTest {
         return message.getJMSMessageID();
     }
 
-    private static byte[] frame(String text) {
+    static byte[] frame(String text) {
         return (text + "\0").getBytes(StandardCharsets.UTF_8);
     }
 
     /** One STOMP frame, up to its NUL, without the heart-beat newlines that may come before it. */
-    private static String readFrame(InputStream in) throws IOException {
+    static String readFrame(InputStream in) throws IOException {
         StringBuilder frame = new StringBuilder();
         for (int b = in.read(); b != 0; b = in.read()) {
             if (b < 0) {
