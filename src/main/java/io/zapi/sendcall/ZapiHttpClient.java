@@ -111,6 +111,11 @@ public class ZapiHttpClient implements HttpClientConfigurer, AutoCloseable {
                             : null;
                     response.setEntity(new ByteArrayEntity(body, type, entity.getContentEncoding()));
                 }
+                // the answer is read whole: its connection goes back to the pool now (camel-http opens the response
+                // and never closes it, so nothing later would)
+                if (scope.execRuntime.isEndpointAcquired()) {
+                    scope.execRuntime.releaseEndpoint();
+                }
                 return response;
             } catch (IOException e) {
                 if (expired.get() || e instanceof SocketTimeoutException) {
