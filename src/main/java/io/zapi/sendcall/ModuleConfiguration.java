@@ -93,6 +93,17 @@ public class ModuleConfiguration implements CamelConfiguration, CamelContextAwar
         return new RetryAfter(maxRetryDelayMs);
     }
 
+    @PropertyInject("zapi.http.response-timeout-ms")
+    private long responseTimeoutMs;
+    @PropertyInject("zapi.concurrency")
+    private int concurrency;
+
+    /** The call-zapi route's HttpClient: a deadline on the whole answer, no stale pooled connection, no re-sending. */
+    @BindToRegistry(destroyMethod = "close")
+    public ZapiHttpClient zapiHttpClient() {
+        return new ZapiHttpClient(responseTimeoutMs, concurrency);
+    }
+
     @BindToRegistry
     public FileReport fileReport() {
         return new FileReport();

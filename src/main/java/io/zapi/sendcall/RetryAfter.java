@@ -11,6 +11,8 @@ import org.apache.camel.Exchange;
 /**
  * Honours Z-API's Retry-After (seconds or an HTTP date) by setting the redelivery delay the error handler reads
  * from {@link Exchange#REDELIVERY_DELAY}; capped at zapi.retry.max-delay-ms so a server cannot park us for hours.
+ * A value that is not one (negative, signed, a fraction, text) is ignored: the normal exponential back-off applies,
+ * never no wait at all. A number of seconds too big for a long is the longest wait, so it is capped, not ignored.
  */
 public class RetryAfter {
 
@@ -33,15 +35,20 @@ public class RetryAfter {
             return null;
         }
         String value = retryAfter.trim();
-        try {
-            return Math.max(0, Long.parseLong(value)) * 1000;
-        } catch (NumberFormatException notSeconds) {
+        // delay-seconds = 1*DIGIT (RFC 9110): no sign, no fraction
+        if (value.chars().allMatch(c -> c >= '0' && c <= '9')) {
             try {
-                Instant at = ZonedDateTime.parse(value, DateTimeFormatter.RFC_1123_DATE_TIME).toInstant();
-                return Math.max(0, Duration.between(now, at).toMillis());
-            } catch (DateTimeParseException notADate) {
-                return null;
+                return Math.multiplyExact(Long.parseLong(value), 1000L);
+            } catch (NumberFormatException | ArithmeticException tooBig) {
+                return Long.MAX_VALUE;
             }
+        }
+        try {
+            Instant at = ZonedDateTime.parse(value, DateTimeFormatter.RFC_1123_DATE_TIME).toInstant();
+            // a date already past: Z-API says now is fine
+            return Math.max(0, Duration.between(now, at).toMillis());
+        } catch (DateTimeParseException | ArithmeticException notADate) {
+            return null;
         }
     }
 }

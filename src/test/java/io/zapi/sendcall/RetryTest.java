@@ -60,6 +60,48 @@ class RetryTest {
         assertThat(gap).isGreaterThanOrEqualTo(Duration.ofMillis(1900));
     }
 
+    /**
+     * A negative Retry-After is not one: the normal back-off applies (1.5 s ±20 % in this module), never no wait at
+     * all.
+     */
+    @Test
+    void aNegativeRetryAfterWaitsTheNormalBackOff(@TempDir Path otherDataDir) {
+        try (ZapiStub zapi = new ZapiStub();
+             RunningModule slowBackOff = RunningModule.start(zapi.baseUrl(), otherDataDir,
+                     Map.of("zapi.retry.initial-delay-ms", "1500"))) {
+            zapi.answerInTurn("5511900000015", aResponse().withStatus(429).withHeader("Retry-After", "-1"),
+                    okJson("{\"zaapId\":\"Z\",\"messageId\":\"M\",\"id\":\"M\"}"));
+
+            slowBackOff.drop("negative.json", "{\"phone\": \"5511900000015\"}");
+
+            JsonNode record = slowBackOff.awaitRecord("negative.json");
+            assertThat(record.path("outcome").asText()).isEqualTo("success");
+            List<LoggedRequest> calls = zapi.requestsFor("5511900000015");
+            assertThat(calls).hasSize(2);
+            Duration gap = Duration.between(calls.get(0).getLoggedDate().toInstant(),
+                    calls.get(1).getLoggedDate().toInstant());
+            assertThat(gap).isGreaterThanOrEqualTo(Duration.ofMillis(1150));
+        }
+    }
+
+    /** A Retry-After too big for a long, or whose milliseconds overflow one, waits zapi.retry.max-delay-ms (3 s). */
+    @ParameterizedTest(name = "Retry-After: {0} is capped at max-delay-ms")
+    @ValueSource(strings = {"99999999999999999999", "9223372036854775807"})
+    void aHugeRetryAfterIsCappedAtTheMaximumDelay(String retryAfter) {
+        String phone = "55119000" + retryAfter.substring(retryAfter.length() - 5);
+        app.zapi().answerInTurn(phone, aResponse().withStatus(503).withHeader("Retry-After", retryAfter),
+                okJson("{\"zaapId\":\"Z\",\"messageId\":\"M\",\"id\":\"M\"}"));
+
+        app.module().drop("huge-" + retryAfter + ".json", "{\"phone\": \"" + phone + "\"}");
+
+        JsonNode record = app.module().awaitRecord("huge-" + retryAfter + ".json");
+        assertThat(record.path("outcome").asText()).isEqualTo("success");
+        List<LoggedRequest> calls = app.zapi().requestsFor(phone);
+        assertThat(calls).hasSize(2);
+        Duration gap = Duration.between(calls.get(0).getLoggedDate().toInstant(), calls.get(1).getLoggedDate().toInstant());
+        assertThat(gap).isBetween(Duration.ofMillis(2900), Duration.ofSeconds(10));
+    }
+
     @ParameterizedTest(name = "HTTP {0} is retried up to max-attempts, then failed")
     @ValueSource(ints = {429, 502, 503, 504})
     void exhaustedRetriesFailWithTheLastStatusAndTheAttempts(int status) {

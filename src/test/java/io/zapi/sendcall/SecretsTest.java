@@ -200,6 +200,40 @@ class SecretsTest {
     }
 
     /**
+     * A token with a space (and a plus) travels in the path percent-encoded ({@code %20}, {@code %2B}); that form, like the
+     * form-encoded ({@code +}) and raw ones, is masked in the DEBUG lines of Camel and HttpClient (the request line
+     * of the wire log included) and in the records.
+     */
+    @Test
+    void aTokenWithASpaceIsMaskedInItsPathEncodedForm(@TempDir Path spacedDataDir) throws Exception {
+        String spacedToken = "SPACED TOKEN+7f3a 9c";
+        String pathEncoded = "SPACED%20TOKEN%2B7f3a%209c";
+        int logStart = LOG.size();
+        try (ZapiStub zapi = new ZapiStub();
+             RunningModule module = RunningModule.start(zapi.baseUrl(), spacedDataDir,
+                     Map.of("zapi.instance-token", spacedToken))) {
+            zapi.stubFor(com.github.tomakehurst.wiremock.client.WireMock.post(
+                            com.github.tomakehurst.wiremock.client.WireMock.urlPathMatching("/instances/.*/send-call"))
+                    .atPriority(1).willReturn(okJson("{\"zaapId\":\"Z\",\"messageId\":\"M\",\"id\":\"M\"}")));
+
+            module.drop("spaced.json", "{\"phone\": \"5511900000251\"}");
+
+            JsonNode record = module.awaitRecord("spaced.json");
+            assertThat(record.path("outcome").asText()).isEqualTo("success");
+            assertThat(zapi.allRequests()).singleElement().satisfies(request -> assertThat(request.getUrl())
+                    .isEqualTo("/instances/" + RunningModule.INSTANCE_ID + "/token/" + pathEncoded + "/send-call"));
+        }
+        String log = LOG.toString(StandardCharsets.UTF_8).substring(logStart);
+        assertThat(log).contains("/token/****/send-call").contains("org.apache.hc.client5.http.wire");
+        for (String form : List.of(spacedToken, pathEncoded, URLEncoder.encode(spacedToken, StandardCharsets.UTF_8),
+                "SPACED%20TOKEN+7f3a%209c")) {
+            assertThat(log).doesNotContain(form);
+            assertThat(allFiles(spacedDataDir)).isNotEmpty()
+                    .allSatisfy(file -> assertThat(file).content().doesNotContain(form));
+        }
+    }
+
+    /**
      * Z-API cannot be reached (connection refused: retried, then failed) and no rejected record can be written, so a
      * rejected request ends in an exception on each input: the file's row fails, HTTP answers with an error, the JMS
      * message is redelivered and parked in the dead-letter queue.
