@@ -132,19 +132,26 @@ public class ModuleConfiguration implements CamelConfiguration, CamelContextAwar
     @Override
     public void configure(CamelContext context) throws Exception {
         PropertiesComponent properties = context.getPropertiesComponent();
-        requireRoutesFolder(properties);
         if (Boolean.parseBoolean(setting(properties, SANDBOX))) {
             startSandbox(context, properties);
         }
         requireCredentials(properties);
         SecretMasking.register(setting(properties, INSTANCE_TOKEN));
         SecretMasking.register(setting(properties, CLIENT_TOKEN));
-        createFolders(Path.of(setting(properties, DATA_DIR)));
-        if (setting(properties, JMS_BROKER_URL) == null) {
-            startEmbeddedBroker(context, properties);
+        // before anything uses the data folder, whatever the broker; the first service added is the last stopped
+        DataFolderLock lock = DataFolderLock.acquire(Path.of(setting(properties, DATA_DIR)));
+        context.addService(lock, true, true);
+        try {
+            createFolders(Path.of(setting(properties, DATA_DIR)));
+            if (setting(properties, JMS_BROKER_URL) == null) {
+                startEmbeddedBroker(context, properties);
+            }
+            configureHttp(context, properties);
+            startLedger(context, properties);
+        } catch (Exception e) {
+            lock.stop();
+            throw e;
         }
-        configureHttp(context, properties);
-        startLedger(context, properties);
     }
 
     @Override
@@ -204,9 +211,12 @@ public class ModuleConfiguration implements CamelConfiguration, CamelContextAwar
         long maxBodyBytes = Long.parseLong(settingOr(properties, "camel.server.max-body-size", "65536"));
         context.addStartupListener(new HttpServerErrors(maxBodyBytes));
         if (setting(properties, HTTP_API_KEY) == null) {
-            LOG.warn("The HTTP endpoint POST /send-call is open: anyone who can reach port {} can place calls. "
-                     + "Set {} (env {}) to require it in an {} header.", settingOr(properties, "camel.server.port",
-                    "8080"), HTTP_API_KEY, envName(HTTP_API_KEY), HttpApiKey.HEADER);
+            // SettingsCheck let it past loopback only if zapi.http.allow-anonymous=true
+            String host = settingOr(properties, SettingsCheck.SERVER_HOST, SettingsCheck.LOOPBACK);
+            LOG.warn("The HTTP endpoint POST /send-call is open: anyone who can reach {}:{} can place calls{}. "
+                     + "Set {} (env {}) to require it in an {} header.", host, settingOr(properties,
+                    "camel.server.port", "8080"), SettingsCheck.isLoopback(host) ? " (loopback: this machine only)"
+                            : "", HTTP_API_KEY, envName(HTTP_API_KEY), HttpApiKey.HEADER);
         }
     }
 
@@ -262,8 +272,8 @@ public class ModuleConfiguration implements CamelConfiguration, CamelContextAwar
         }
     }
 
-    /** Camel would fail with a bare NoSuchFileException; say what to do instead. */
-    private static void requireRoutesFolder(PropertiesComponent properties) {
+    /** Camel would fail with a bare NoSuchFileException; say what to do instead. Checked before anything starts. */
+    static void requireRoutesFolder(PropertiesComponent properties) {
         String pattern = settingOr(properties, "camel.main.routes-include-pattern", "");
         for (String location : pattern.split(",")) {
             if (location.startsWith("file:")) {

@@ -17,6 +17,7 @@ import org.apache.camel.main.BaseMainSupport;
 import org.apache.camel.main.Main;
 import org.apache.camel.main.MainListenerSupport;
 import org.apache.camel.model.Model;
+import org.apache.camel.spi.PropertiesComponent;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -24,13 +25,15 @@ import org.slf4j.LoggerFactory;
 public final class ZapiSendCall {
 
     private static final Logger LOG = LoggerFactory.getLogger(ZapiSendCall.class);
+    private static final String SETTINGS_FILE = "application.properties";
 
     private ZapiSendCall() {
     }
 
     public static void main(String[] args) {
+        Main main = null;
         try {
-            Main main = newMain(Map.of());
+            main = newMain(Map.of());
             // SIGTERM (and Ctrl-C) end the run like a completed one: Camel shuts down gracefully within
             // zapi.shutdown-timeout-ms and the process exits 0, rather than 143 from inside a shutdown hook
             endOn("TERM", main);
@@ -43,6 +46,10 @@ public final class ZapiSendCall {
                 LOG.error("The module stopped: {}", e.getMessage(), e);
             } else {
                 LOG.error("Cannot start: {}", cause.getMessage());
+            }
+            if (main != null) {
+                // Camel's shutdown hook would say "triggered by SIGTERM" on this exit, though no signal was sent
+                main.getShutdownStrategy().shutdown();
             }
             System.exit(1);
         }
@@ -58,13 +65,26 @@ public final class ZapiSendCall {
 
     /** The module as it runs, with optional settings that take precedence over every other source. */
     public static Main newMain(Map<String, String> overrides) {
+        requireProjectRoot();
         registerSecrets(overrides);
         Main main = new Main();
         // Camel Main reads only classpath:application.properties unless told: the settings live beside routes/
-        main.setPropertyPlaceholderLocations("file:application.properties");
+        main.setPropertyPlaceholderLocations("file:" + SETTINGS_FILE);
         main.configure().addConfiguration(ModuleConfiguration.class);
         overrides.forEach(main::addOverrideProperty);
         main.addMainListener(new MainListenerSupport() {
+            /** Before any bean, folder, broker, server or route: wrong settings are refused here, in one line. */
+            @Override
+            public void beforeConfigure(BaseMainSupport configuring) {
+                PropertiesComponent properties = configuring.getCamelContext().getPropertiesComponent();
+                ModuleConfiguration.requireRoutesFolder(properties);
+                SettingsCheck.check(properties);
+                if (Boolean.parseBoolean(properties.resolveProperty(ModuleConfiguration.SERVER_ENABLED)
+                        .orElse("true"))) {
+                    SettingsCheck.requireHttpPortFree(properties);
+                }
+            }
+
             @Override
             public void afterConfigure(BaseMainSupport configured) {
                 CamelContext context = configured.getCamelContext();
@@ -85,13 +105,25 @@ public final class ZapiSendCall {
     }
 
     /**
+     * The settings and routes are read from the working directory; started elsewhere, Camel would fail with a page of
+     * FileNotFoundException. Checked before Camel Main does anything, so that nothing (no data folder) is left behind.
+     */
+    private static void requireProjectRoot() {
+        Path here = Path.of("").toAbsolutePath();
+        if (!Files.isRegularFile(here.resolve(SETTINGS_FILE))) {
+            throw new StartupException("There is no " + SETTINGS_FILE + " in " + here + ": start the module from the "
+                                       + "project root, where " + SETTINGS_FILE + " and routes/ are.");
+        }
+    }
+
+    /**
      * Makes the secrets known to the log masking before Camel starts. Camel logs every property value it resolves at
      * DEBUG, and it resolves ModuleConfiguration's injected settings (the HTTP API key among them) before
      * ModuleConfiguration can register anything. Every source a setting can come from is looked at.
      */
     private static void registerSecrets(Map<String, String> overrides) {
         Properties file = new Properties();
-        try (Reader reader = Files.newBufferedReader(Path.of("application.properties"), StandardCharsets.UTF_8)) {
+        try (Reader reader = Files.newBufferedReader(Path.of(SETTINGS_FILE), StandardCharsets.UTF_8)) {
             file.load(reader);
         } catch (IOException | RuntimeException noFile) {
             // ModuleConfiguration says what is wrong with the settings, with the routes folder check

@@ -9,6 +9,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
 
 /** The module started as its own process, by its real main(), from the project root. */
 final class ModuleProcess implements AutoCloseable {
@@ -29,11 +31,20 @@ final class ModuleProcess implements AutoCloseable {
     /** The same, with JVM options such as -Xmx256m. */
     static ModuleProcess start(List<String> jvmOptions, Map<String, String> systemProperties,
                                Map<String, String> environment) {
+        return start(Path.of("."), jvmOptions, systemProperties, environment);
+    }
+
+    /** The same, started in another working directory than the project root. */
+    static ModuleProcess start(Path workingDirectory, List<String> jvmOptions, Map<String, String> systemProperties,
+                               Map<String, String> environment) {
         List<String> command = new ArrayList<>();
         command.add(ProcessHandle.current().info().command().orElse("java"));
         command.addAll(jvmOptions);
         command.add("-cp");
-        command.add(System.getProperty("java.class.path"));
+        // absolute, as the process may start elsewhere
+        command.add(Stream.of(System.getProperty("java.class.path").split(File.pathSeparator))
+                .map(entry -> Path.of(entry).toAbsolutePath().toString())
+                .collect(Collectors.joining(File.pathSeparator)));
         systemProperties.forEach((key, value) -> command.add("-D" + key + "=" + value));
         // never the default 61616: another module or broker on this machine may hold it
         if (!systemProperties.containsKey("zapi.jms.embedded-port")
@@ -46,7 +57,7 @@ final class ModuleProcess implements AutoCloseable {
         command.add(ZapiSendCall.class.getName());
         try {
             Path output = Files.createTempFile("zapi-module", ".log");
-            ProcessBuilder builder = new ProcessBuilder(command).directory(new File("."))
+            ProcessBuilder builder = new ProcessBuilder(command).directory(workingDirectory.toFile())
                     .redirectErrorStream(true).redirectOutput(output.toFile());
             builder.environment().keySet().removeIf(name -> name.startsWith("ZAPI_"));
             builder.environment().putAll(environment);

@@ -1,5 +1,9 @@
 package io.zapi.sendcall;
 
+import java.io.IOException;
+import java.net.ConnectException;
+import java.net.InetSocketAddress;
+import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -11,13 +15,17 @@ import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 /** The real main(), as its own process: what a user sees when the module cannot start, and settings from env. */
@@ -28,14 +36,13 @@ class StartupTest {
 
     @Test
     void withoutCredentialsItRefusesToStartNamingEachSettingAndItsVariable() throws Exception {
-        try (ModuleProcess module = ModuleProcess.start(Map.of("zapi.data-dir", dataDir.toString()), Map.of())) {
-            assertThat(module.awaitExit()).isEqualTo(1);
-            String output = module.output();
-            assertThat(output).contains("Cannot start: Missing settings zapi.instance-id (env ZAPI_INSTANCE_ID), "
-                                        + "zapi.instance-token (env ZAPI_INSTANCE_TOKEN), zapi.client-token "
-                                        + "(env ZAPI_CLIENT_TOKEN)");
-            assertThat(output).doesNotContain("\tat ").doesNotContain("Exception");
+        Path notYetThere = dataDir.resolve("data");
+        try (ModuleProcess module = ModuleProcess.start(Map.of("zapi.data-dir", notYetThere.toString()), Map.of())) {
+            assertThat(refusal(module)).contains("Cannot start: Missing settings zapi.instance-id (env "
+                                                 + "ZAPI_INSTANCE_ID), zapi.instance-token (env ZAPI_INSTANCE_TOKEN), "
+                                                 + "zapi.client-token (env ZAPI_CLIENT_TOKEN)");
         }
+        assertThat(notYetThere).doesNotExist();
     }
 
     @Test
@@ -94,12 +101,195 @@ class StartupTest {
         try (ZapiStub zapi = new ZapiStub(); RunningModule first = RunningModule.start(zapi.baseUrl(), dataDir)) {
             Map<String, String> settings = Map.of("zapi.data-dir", dataDir.toString(), "zapi.sandbox", "true");
             try (ModuleProcess second = ModuleProcess.start(settings, Map.of())) {
-                assertThat(second.awaitExit()).isEqualTo(1);
-                assertThat(second.output()).contains("Cannot start: The embedded JMS broker did not start: its data "
-                                                     + "folder " + dataDir.resolve("broker").toAbsolutePath()
-                                                     + " is locked by another running module");
+                assertThat(refusal(second)).contains(inUse(dataDir));
             }
             assertThat(first.context().getStatus().isStarted()).isTrue();
+        }
+    }
+
+    @Test
+    void aSecondModuleOnTheSameDataFolderIsRefusedAlsoWithAnExternalBroker() throws Exception {
+        try (ZapiStub zapi = new ZapiStub(); RunningModule first = RunningModule.start(zapi.baseUrl(), dataDir)) {
+            // the second module takes its requests from the first one's broker: no journal lock stands in the way
+            Map<String, String> settings = Map.of("zapi.data-dir", dataDir.toString(), "zapi.sandbox", "true",
+                    "zapi.jms.broker-url", "tcp://127.0.0.1:" + first.jmsPort());
+            try (ModuleProcess second = ModuleProcess.start(settings, Map.of())) {
+                assertThat(refusal(second)).contains(inUse(dataDir));
+            }
+            assertThat(first.context().getStatus().isStarted()).isTrue();
+        }
+    }
+
+    @Test
+    void theDataFolderIsHeldWhileTheModuleRunsInThisJvmTooAndFreeAgainWhenItStops() {
+        try (ZapiStub zapi = new ZapiStub()) {
+            RunningModule first = RunningModule.start(zapi.baseUrl(), dataDir);
+            try {
+                assertThatThrownBy(() -> RunningModule.start(zapi.baseUrl(), dataDir,
+                        Map.of("zapi.jms.broker-url", "tcp://127.0.0.1:" + first.jmsPort())))
+                        .rootCause().hasMessageStartingWith(inUse(dataDir));
+                assertThat(first.context().getStatus().isStarted()).isTrue();
+            } finally {
+                first.close();
+            }
+            try (RunningModule again = RunningModule.start(zapi.baseUrl(), dataDir)) {
+                assertThat(again.context().getStatus().isStarted()).isTrue();
+            }
+        }
+    }
+
+    @Test
+    void aModuleKilledWithSignal9DoesNotStopTheNextStart() throws Exception {
+        Map<String, String> settings = Map.of("zapi.data-dir", dataDir.toString(), "zapi.sandbox", "true");
+        try (ModuleProcess killed = ModuleProcess.start(settings, Map.of())) {
+            await().atMost(Duration.ofSeconds(60)).until(() -> killed.output().contains(") started in"));
+            killed.kill();
+        }
+        assertThat(dataDir.resolve(".lock")).exists();
+        try (RunningModule again = RunningModule.startSandbox(dataDir)) {
+            assertThat(again.context().getStatus().isStarted()).isTrue();
+        }
+    }
+
+    @ParameterizedTest(name = "{0}={1} is refused")
+    @CsvSource({
+            "zapi.concurrency, 0, 1, 1000",
+            "zapi.retry.max-attempts, -1, 1, 100",
+            "zapi.http.connect-timeout-ms, 5s, 1, 600000",
+            "zapi.inbox.poll-delay-ms, 99999999999999999999, 1, 3600000",
+            "zapi.default-call-duration, 16, 1, 15",
+            "zapi.rate-limit, 1.5, 0, 100000",
+            "camel.server.port, 70000, 1, 65535"})
+    void aNumberOutsideItsRangeIsRefusedBeforeAnythingStartsNamingTheSettingItsVariableAndTheRange(
+            String key, String value, long min, long max) throws Exception {
+        Path notYetThere = dataDir.resolve("data");
+        Map<String, String> settings = Map.of("zapi.data-dir", notYetThere.toString(), "zapi.sandbox", "true");
+        try (ModuleProcess module = ModuleProcess.start(settings,
+                Map.of(ModuleConfiguration.envName(key), value))) {
+            assertThat(refusal(module)).endsWith("Cannot start: " + key + " (env " + ModuleConfiguration.envName(key)
+                                                 + ") must be a whole number from " + min + " to " + max + ", was \""
+                                                 + value + "\".");
+        }
+        assertThat(notYetThere).doesNotExist();
+    }
+
+    @Test
+    void aWrongValueGivenAsSystemPropertyIsRefusedLikeAnEnvironmentVariable() throws Exception {
+        Map<String, String> settings = Map.of("zapi.data-dir", dataDir.toString(), "zapi.sandbox", "true",
+                "zapi.shutdown-timeout-ms", "-5", "zapi.resend-interrupted", "yes");
+        try (ModuleProcess module = ModuleProcess.start(settings, Map.of())) {
+            assertThat(refusal(module)).contains("zapi.shutdown-timeout-ms (env ZAPI_SHUTDOWN_TIMEOUT_MS) must be a "
+                                                 + "whole number from 1 to 3600000, was \"-5\"; "
+                                                 + "zapi.resend-interrupted (env ZAPI_RESEND_INTERRUPTED) must be "
+                                                 + "true or false, was \"yes\".");
+        }
+    }
+
+    @Test
+    void aTakenHttpPortIsRefusedNamingTheSettingToChange() throws Exception {
+        Path notYetThere = dataDir.resolve("data");
+        try (ServerSocket taken = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            String port = String.valueOf(taken.getLocalPort());
+            Map<String, String> settings = Map.of("zapi.data-dir", notYetThere.toString(), "zapi.sandbox", "true");
+            try (ModuleProcess module = ModuleProcess.start(settings, Map.of("CAMEL_SERVER_PORT", port))) {
+                assertThat(refusal(module)).contains("Cannot start: The HTTP server cannot listen on 127.0.0.1:"
+                                                     + port + " (")
+                        .contains("camel.server.port (env CAMEL_SERVER_PORT) to a free port");
+            }
+        }
+        assertThat(notYetThere).doesNotExist();
+    }
+
+    @Test
+    void startedOutsideTheProjectRootItSaysWhereToStartAndLeavesNothingBehind(@TempDir Path elsewhere)
+            throws Exception {
+        try (ModuleProcess module = ModuleProcess.start(elsewhere, List.of(), Map.of("zapi.sandbox", "true"),
+                Map.of())) {
+            assertThat(refusal(module)).endsWith("Cannot start: There is no application.properties in " + elsewhere
+                                                 + ": start the module from the project root, where "
+                                                 + "application.properties and routes/ are.");
+        }
+        assertThat(elsewhere).isEmptyDirectory();
+    }
+
+    @Test
+    void withoutAnApiKeyTheHttpApiListensOnLoopbackOnly() throws Exception {
+        try (ZapiStub zapi = new ZapiStub(); RunningModule module = RunningModule.start(zapi.baseUrl(), dataDir)) {
+            assertThat(listens("127.0.0.1", httpPort(module))).isTrue();
+            // another address of this machine: a server on every interface (0.0.0.0) would answer there too
+            assertThat(listens("127.0.0.2", httpPort(module))).isFalse();
+        }
+    }
+
+    @Test
+    void withAnApiKeyTheHttpApiListensOnEveryInterface() throws Exception {
+        try (ZapiStub zapi = new ZapiStub(); RunningModule module = RunningModule.start(zapi.baseUrl(), dataDir,
+                Map.of("zapi.http.api-key", "an-api-key-of-32-characters-long"))) {
+            assertThat(listens("127.0.0.2", httpPort(module))).isTrue();
+        }
+    }
+
+    @Test
+    void beyondLoopbackWithoutAnApiKeyIsRefusedUnlessTheUserSaysSo() throws Exception {
+        Path notYetThere = dataDir.resolve("data");
+        Map<String, String> settings = Map.of("zapi.data-dir", notYetThere.toString(), "zapi.sandbox", "true");
+        try (ModuleProcess module = ModuleProcess.start(settings, Map.of("CAMEL_SERVER_HOST", "0.0.0.0"))) {
+            assertThat(refusal(module)).contains("Cannot start: The HTTP API would listen on 0.0.0.0 "
+                                                 + "(camel.server.host (env CAMEL_SERVER_HOST)) with no API key")
+                    .contains("Set zapi.http.api-key (env ZAPI_HTTP_API_KEY)")
+                    .contains("zapi.http.allow-anonymous (env ZAPI_HTTP_ALLOW_ANONYMOUS) to true");
+        }
+        assertThat(notYetThere).doesNotExist();
+        try (ZapiStub zapi = new ZapiStub(); RunningModule module = RunningModule.start(zapi.baseUrl(), dataDir,
+                Map.of("camel.server.host", "0.0.0.0", "zapi.http.allow-anonymous", "true"))) {
+            assertThat(listens("127.0.0.2", httpPort(module))).isTrue();
+        }
+    }
+
+    @Test
+    void theEmbeddedBrokerBeyondLoopbackIsRefusedUnlessTheUserSaysSo() throws Exception {
+        Path notYetThere = dataDir.resolve("data");
+        Map<String, String> settings = Map.of("zapi.data-dir", notYetThere.toString(), "zapi.sandbox", "true",
+                "zapi.jms.embedded-host", "0.0.0.0");
+        try (ModuleProcess module = ModuleProcess.start(settings, Map.of())) {
+            assertThat(refusal(module)).contains("Cannot start: The embedded JMS broker would listen on 0.0.0.0 "
+                                                 + "(zapi.jms.embedded-host (env ZAPI_JMS_EMBEDDED_HOST)) and it has "
+                                                 + "no authentication")
+                    .contains("zapi.jms.allow-anonymous (env ZAPI_JMS_ALLOW_ANONYMOUS) to true");
+        }
+        assertThat(notYetThere).doesNotExist();
+    }
+
+    /**
+     * A refusal as the user sees it: exit status 1 and one error line saying what to do; no stack trace, and no word of
+     * a signal, as none was sent. Returns that line.
+     */
+    private static String refusal(ModuleProcess module) throws InterruptedException {
+        assertThat(module.awaitExit()).isEqualTo(1);
+        String output = module.output();
+        List<String> errors = output.lines().filter(line -> line.contains(" ERROR ")).toList();
+        assertThat(errors).as(output).hasSize(1);
+        assertThat(output).doesNotContain("\tat ").doesNotContain("Exception").doesNotContain("SIGTERM");
+        return errors.get(0);
+    }
+
+    private static String inUse(Path dataDir) {
+        return "The data folder " + dataDir.toAbsolutePath() + " is in use by another running module (process "
+               + ProcessHandle.current().pid() + "): stop it, or give this one its own zapi.data-dir (env "
+               + "ZAPI_DATA_DIR).";
+    }
+
+    private static int httpPort(RunningModule module) {
+        return Integer.parseInt(module.context().resolvePropertyPlaceholders("{{camel.server.port}}"));
+    }
+
+    /** Whether anything accepts a TCP connection at this loopback address and port. */
+    private static boolean listens(String address, int port) throws IOException {
+        try (Socket socket = new Socket()) {
+            socket.connect(new InetSocketAddress(address, port), 5000);
+            return true;
+        } catch (ConnectException refused) {
+            return false;
         }
     }
 
