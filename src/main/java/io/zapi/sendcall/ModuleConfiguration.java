@@ -179,6 +179,8 @@ public class ModuleConfiguration implements CamelConfiguration, CamelContextAwar
         // the limit the server enforces: camel.server.max-body-size, {{zapi.http.max-body-bytes}} unless set apart
         long maxBodyBytes = Long.parseLong(settingOr(properties, "camel.server.max-body-size", "65536"));
         context.addStartupListener(new HttpServerErrors(maxBodyBytes));
+        // idle timeout, answers after the client's half-close: the server takes this Vert.x from the registry
+        HttpServerConnections.bindServerVertx(context);
         if (setting(properties, HTTP_API_KEY) == null) {
             LOG.warn("The HTTP endpoint POST /send-call is open: anyone who can reach port {} can place calls. "
                      + "Set {} (env {}) to require it in an {} header.", settingOr(properties, "camel.server.port",
