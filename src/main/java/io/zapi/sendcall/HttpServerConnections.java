@@ -1,5 +1,8 @@
 package io.zapi.sendcall;
 
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
 import java.util.concurrent.TimeUnit;
 
 import io.netty.channel.ChannelDuplexHandler;
@@ -8,6 +11,8 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.ChannelPromise;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpStatusClass;
@@ -35,6 +40,10 @@ import org.apache.camel.CamelContext;
  * FIN while calls it had taken were still placed, so their answers were lost; now every request read gets its
  * answer, then the connection is closed.</li>
  * </ul>
+ * It also lower-cases the media types of Content-Type and Accept before Vert.x routes the request: they are
+ * case-insensitive (RFC 9110, 8.3.1) but Vert.x Web matches a route's consumes and produces case-sensitively, so
+ * {@code APPLICATION/JSON} was refused. Parameters (charset...) are kept as sent.
+ * <p>
  * HTTP/2 over cleartext (h2c) is turned off: the API is HTTP/1.1, and the guard watches HTTP/1.1 connections.
  */
 public final class HttpServerConnections {
@@ -69,7 +78,8 @@ public final class HttpServerConnections {
                     .setIdleTimeout((int) idleTimeoutMs).setIdleTimeoutUnit(TimeUnit.MILLISECONDS)
                     .setHttp2ClearTextEnabled(false);
             // set before Camel calls listen(): called on the connection's event loop before its first byte is read
-            return super.createHttpServer(guarded).connectionHandler(ConnectionGuard::install);
+            return super.createHttpServer(guarded).connectionHandler(ConnectionGuard::install)
+                    .invalidRequestHandler(HttpServerErrors::invalidRequest);
         }
     }
 
@@ -98,13 +108,40 @@ public final class HttpServerConnections {
 
         @Override
         public void channelRead(ChannelHandlerContext ctx, Object msg) throws Exception {
-            if (msg instanceof HttpRequest) {
+            if (msg instanceof HttpRequest request) {
                 started++;
+                lowerCaseMediaTypes(request.headers(), HttpHeaderNames.CONTENT_TYPE);
+                lowerCaseMediaTypes(request.headers(), HttpHeaderNames.ACCEPT);
             }
             if (msg instanceof LastHttpContent) {
                 complete++;
             }
             super.channelRead(ctx, msg);
+        }
+
+        /** type/subtype of each comma-separated media type or range to lower case; parameters as they are. */
+        static void lowerCaseMediaTypes(HttpHeaders headers, CharSequence name) {
+            List<String> values = headers.getAll(name);
+            if (values.isEmpty()) {
+                return;
+            }
+            List<String> normalised = new ArrayList<>();
+            for (String value : values) {
+                StringBuilder result = new StringBuilder();
+                for (String mediaType : value.split(",", -1)) {
+                    int parameters = mediaType.indexOf(';');
+                    String type = parameters < 0 ? mediaType : mediaType.substring(0, parameters);
+                    if (!result.isEmpty()) {
+                        result.append(',');
+                    }
+                    result.append(type.toLowerCase(Locale.ROOT));
+                    if (parameters >= 0) {
+                        result.append(mediaType, parameters, mediaType.length());
+                    }
+                }
+                normalised.add(result.toString());
+            }
+            headers.set(name, normalised);
         }
 
         @Override
