@@ -55,9 +55,16 @@ public final class HttpServerConnections {
 
     /** Binds the Vert.x instance the embedded server will take; call before the server starts. */
     public static void bindServerVertx(CamelContext context) {
-        long idleTimeoutMs = Long.parseLong(context.resolvePropertyPlaceholders("{{" + IDLE_TIMEOUT + ":60000}}"));
+        String value = context.resolvePropertyPlaceholders("{{" + IDLE_TIMEOUT + ":60000}}").trim();
+        int idleTimeoutMs;
+        try {
+            idleTimeoutMs = Integer.parseInt(value);
+        } catch (NumberFormatException e) {
+            idleTimeoutMs = 0;
+        }
         if (idleTimeoutMs < 1) {
-            throw new StartupException(IDLE_TIMEOUT + " must be at least 1 (milliseconds), got " + idleTimeoutMs);
+            throw new StartupException(IDLE_TIMEOUT + " must be a whole number of milliseconds from 1 to "
+                                       + Integer.MAX_VALUE + ", got \"" + value + "\"");
         }
         context.getRegistry().bind("httpServerVertx", Vertx.class, new ServerVertx(idleTimeoutMs));
     }
@@ -65,9 +72,9 @@ public final class HttpServerConnections {
     /** A Vert.x that makes its HTTP servers with the module's connection handling; all else is Vert.x's own. */
     static final class ServerVertx extends VertxWrapper {
 
-        private final long idleTimeoutMs;
+        private final int idleTimeoutMs;
 
-        ServerVertx(long idleTimeoutMs) {
+        ServerVertx(int idleTimeoutMs) {
             super((VertxInternal) Vertx.vertx());
             this.idleTimeoutMs = idleTimeoutMs;
         }
@@ -75,7 +82,7 @@ public final class HttpServerConnections {
         @Override
         public HttpServer createHttpServer(HttpServerOptions options) {
             HttpServerOptions guarded = new HttpServerOptions(options)
-                    .setIdleTimeout((int) idleTimeoutMs).setIdleTimeoutUnit(TimeUnit.MILLISECONDS)
+                    .setIdleTimeout(idleTimeoutMs).setIdleTimeoutUnit(TimeUnit.MILLISECONDS)
                     .setHttp2ClearTextEnabled(false);
             // set before Camel calls listen(): called on the connection's event loop before its first byte is read
             return super.createHttpServer(guarded).connectionHandler(ConnectionGuard::install)

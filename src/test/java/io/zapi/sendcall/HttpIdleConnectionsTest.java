@@ -8,6 +8,8 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import static com.github.tomakehurst.wiremock.client.WireMock.okJson;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -88,12 +90,14 @@ class HttpIdleConnectionsTest {
         assertThat(zapi.requestsFor("5591900000003")).hasSize(1);
     }
 
-    @Test
-    void aTimeoutBelowOneMillisecondIsRefusedAtStartUp(@TempDir Path refusedDataDir) {
+    @ParameterizedTest(name = "zapi.http.idle-timeout-ms={0} is refused at start-up")
+    @ValueSource(strings = {"0", "-5", "1m", "3000000000"})
+    void aTimeoutThatIsNotAPositiveWholeNumberIsRefusedAtStartUp(String timeout, @TempDir Path refusedDataDir) {
         assertThatThrownBy(() -> RunningModule.start(zapi.baseUrl(), refusedDataDir,
-                Map.of("zapi.http.idle-timeout-ms", "0")))
+                Map.of("zapi.http.idle-timeout-ms", timeout)))
                 .rootCause().isInstanceOf(StartupException.class)
-                .hasMessageStartingWith("zapi.http.idle-timeout-ms must be at least 1");
+                .hasMessage("zapi.http.idle-timeout-ms must be a whole number of milliseconds from 1 to 2147483647, "
+                            + "got \"" + timeout + "\"");
     }
 
     private static String post(String phone) {
