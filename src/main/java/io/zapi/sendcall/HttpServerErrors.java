@@ -8,6 +8,12 @@ import java.util.TreeSet;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.TooLongHttpHeaderException;
+import io.netty.handler.codec.http.TooLongHttpLineException;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.http.HttpServerResponse;
+import io.vertx.ext.web.MIMEHeader;
 import io.vertx.ext.web.RoutingContext;
 import org.apache.camel.CamelContext;
 import org.apache.camel.StartupListener;
@@ -21,12 +27,20 @@ import org.apache.camel.component.platform.http.vertx.VertxPlatformHttpRouter;
  * <ul>
  * <li>a body over camel.server.max-body-size: 413, from the server's body handler, which stops reading there;</li>
  * <li>a request no route takes: 404 (unknown path), 405 (other method, with the Allow header Vert.x leaves empty),
- * 415 (a Content-Type the route does not consume) or 406 (an Accept the route does not produce).</li>
+ * 415 (a Content-Type the route does not consume) or 406 (an Accept the route does not produce);</li>
+ * <li>a request head the server cannot read: 414 (request line too long), 431 (headers too large) or 400, after
+ * which the server closes the connection ({@link #invalidRequest}, set by {@link HttpServerConnections});</li>
+ * <li>the OpenAPI document asked for in another type than JSON: 406. Camel's API route says it also produces
+ * text/yaml, but renders JSON for a path ending in .json whatever the Accept header says.</li>
  * </ul>
  * Vert.x's own error handlers cannot be set here (the routes live on a sub-router), so a last route takes what no
  * route matched and a failure handler takes what failed before a route ran.
  */
 public class HttpServerErrors implements StartupListener {
+
+    /** Vert.x's limits for the request line and the header section (HttpServerOptions' defaults, kept). */
+    static final int MAX_INITIAL_LINE_LENGTH = io.vertx.core.http.HttpServerOptions.DEFAULT_MAX_INITIAL_LINE_LENGTH;
+    static final int MAX_HEADER_SIZE = io.vertx.core.http.HttpServerOptions.DEFAULT_MAX_HEADER_SIZE;
 
     private final long maxBodyBytes;
 
@@ -37,6 +51,10 @@ public class HttpServerErrors implements StartupListener {
     @Override
     public void onCamelContextStarted(CamelContext context, boolean alreadyStarted) {
         for (VertxPlatformHttpRouter router : context.getRegistry().findByType(VertxPlatformHttpRouter.class)) {
+            String openApiPath = context.getRestConfiguration().getApiContextPath();
+            if (openApiPath != null) {
+                router.route(HttpMethod.GET, openApiPath).order(-1).handler(HttpServerErrors::onlyJsonDocument);
+            }
             router.route().last().handler(http -> unmatched(context, http));
             router.route().failureHandler(this::failed);
         }
@@ -76,6 +94,37 @@ public class HttpServerErrors implements StartupListener {
         answer(http, 406, "NOT_ACCEPTABLE", "the answer is JSON: accept application/json");
     }
 
+    private static void onlyJsonDocument(RoutingContext http) {
+        List<MIMEHeader> accepted = http.parsedHeaders().accept();
+        boolean json = accepted.isEmpty() || accepted.stream().anyMatch(range -> range.weight() > 0
+                && ("*".equals(range.component()) || "application".equals(range.component()))
+                && ("*".equals(range.subComponent()) || "json".equals(range.subComponent())));
+        if (json) {
+            http.next();
+        } else {
+            answer(http, 406, "NOT_ACCEPTABLE", "the OpenAPI document is JSON only: accept application/json");
+        }
+    }
+
+    /**
+     * Answers a request whose head the server could not read, as Vert.x's default does (414, 431, else 400, then the
+     * connection is closed), with the module's JSON body.
+     */
+    static void invalidRequest(HttpServerRequest request) {
+        Throwable cause = request.decoderResult().cause();
+        HttpServerResponse response = request.response();
+        if (cause instanceof TooLongHttpLineException) {
+            answer(response, 414, "URI_TOO_LONG", "the request line is over the server's limit of "
+                                                  + MAX_INITIAL_LINE_LENGTH + " bytes");
+        } else if (cause instanceof TooLongHttpHeaderException) {
+            answer(response, 431, "REQUEST_HEADER_FIELDS_TOO_LARGE", "the headers are over the server's limit of "
+                                                                     + MAX_HEADER_SIZE + " bytes");
+        } else {
+            answer(response, 400, "BAD_REQUEST", "the request is not valid HTTP/1.1");
+        }
+        response.close();
+    }
+
     private void failed(RoutingContext http) {
         int status = http.statusCode();
         if (status == 413) {
@@ -96,8 +145,12 @@ public class HttpServerErrors implements StartupListener {
             http.response().reset();
             return;
         }
+        answer(http.response(), status, error, message);
+    }
+
+    private static void answer(HttpServerResponse response, int status, String error, String message) {
         ObjectNode body = Json.MAPPER.createObjectNode().put("error", error).put("message", message);
-        http.response().setStatusCode(status).putHeader("Content-Type", "application/json").end(body.toString());
+        response.setStatusCode(status).putHeader("Content-Type", "application/json").end(body.toString());
     }
 
     private static Set<HttpEndpointModel> endpoints(CamelContext context) {

@@ -210,6 +210,8 @@ public class ModuleConfiguration implements CamelConfiguration, CamelContextAwar
         // the limit the server enforces: camel.server.max-body-size, {{zapi.http.max-body-bytes}} unless set apart
         long maxBodyBytes = Long.parseLong(settingOr(properties, "camel.server.max-body-size", "65536"));
         context.addStartupListener(new HttpServerErrors(maxBodyBytes));
+        // idle timeout, answers after the client's half-close: the server takes this Vert.x from the registry
+        HttpServerConnections.bindServerVertx(context);
         if (setting(properties, HTTP_API_KEY) == null) {
             // SettingsCheck let it past loopback only if zapi.http.allow-anonymous=true
             String host = settingOr(properties, SettingsCheck.SERVER_HOST, SettingsCheck.LOOPBACK);

@@ -45,6 +45,7 @@ final class SettingsCheck {
             new Range("zapi.shutdown-timeout-ms", 1, HOUR_MS),
             new Range("zapi.inbox.poll-delay-ms", 1, HOUR_MS),
             new Range("zapi.records.retry-delay-ms", 1, HOUR_MS),
+            new Range("zapi.http.idle-timeout-ms", 1, HOUR_MS),
             new Range("zapi.http.max-body-bytes", 1024, 64L * 1024 * 1024),
             new Range(ModuleConfiguration.SANDBOX_PORT, 0, 65535),
             new Range(ModuleConfiguration.JMS_EMBEDDED_PORT, 1, 65535),

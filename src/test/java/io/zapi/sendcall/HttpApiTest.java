@@ -191,6 +191,64 @@ class HttpApiTest {
         assertThat(response.statusCode()).isEqualTo(200);
     }
 
+    @ParameterizedTest(name = "Content-Type {0} is JSON: media types are case-insensitive")
+    @CsvSource(delimiter = '|', value = {
+        "APPLICATION/JSON                | 5541900000201",
+        "application/JSON; charset=UTF-8 | 5541900000202",
+        "Application/Json;charset=utf-8  | 5541900000203",
+    })
+    void aJsonContentTypeInAnyCaseIsTaken(String contentType, String phone) throws Exception {
+        HttpResponse<String> response = send(request(module, "/send-call").header("Content-Type", contentType)
+                .POST(BodyPublishers.ofString("{\"phone\": \"" + phone + "\"}")));
+
+        assertRecord(module, response, 200, "success");
+        assertThat(zapi.requestsFor(phone)).hasSize(1);
+    }
+
+    @Test
+    void anAcceptInAnyCaseIsServed() throws Exception {
+        HttpResponse<String> response = send(request(module, "/send-call").header("Content-Type", "application/json")
+                .header("Accept", "APPLICATION/JSON")
+                .POST(BodyPublishers.ofString("{\"phone\": \"5541900000204\"}")));
+
+        assertRecord(module, response, 200, "success");
+    }
+
+    @Test
+    void aRequestLineTooLongIsA414WithAJsonBody() throws Exception {
+        RawHttp.Answer answer;
+        try (RawHttp connection = new RawHttp(module, Duration.ofSeconds(20))) {
+            connection.write(RawHttp.request("GET", "/send-call?" + "a".repeat(5000), Map.of(), null));
+            answer = connection.readAnswer();
+        }
+
+        assertRawJsonError(answer, 414, "URI_TOO_LONG");
+    }
+
+    @Test
+    void headersTooLargeAreA431WithAJsonBody() throws Exception {
+        RawHttp.Answer answer;
+        try (RawHttp connection = new RawHttp(module, Duration.ofSeconds(20))) {
+            connection.write(RawHttp.request("POST", "/send-call", Map.of("Content-Type", "application/json",
+                    "X-Padding", "a".repeat(9000)), "{\"phone\": \"5541900000431\"}"));
+            answer = connection.readAnswer();
+        }
+
+        assertRawJsonError(answer, 431, "REQUEST_HEADER_FIELDS_TOO_LARGE");
+        assertThat(zapi.requestsFor("5541900000431")).isEmpty();
+    }
+
+    @Test
+    void anUnreadableRequestHeadIsA400WithAJsonBody() throws Exception {
+        RawHttp.Answer answer;
+        try (RawHttp connection = new RawHttp(module, Duration.ofSeconds(20))) {
+            connection.write("NOT HTTP AT ALL\r\n\r\n");
+            answer = connection.readAnswer();
+        }
+
+        assertRawJsonError(answer, 400, "BAD_REQUEST");
+    }
+
     @Test
     void aBodyOverTheLimitIsA413AndOneAtTheLimitIsTaken() throws Exception {
         HttpResponse<String> over = post(module, padded("5541900000413", MAX_BODY_BYTES + 1));
@@ -327,7 +385,7 @@ class HttpApiTest {
         assertThat(post.path("responses").path("200").path("content").path("application/json").path("schema")
                 .path("$ref").asText()).isEqualTo("#/components/schemas/OutcomeRecord");
         assertThat(post.path("responses").fieldNames()).toIterable()
-                .contains("200", "400", "401", "405", "409", "413", "415", "502");
+                .contains("200", "400", "401", "405", "406", "409", "413", "415", "502");
         assertThat(post.path("parameters").findValuesAsText("name")).contains("Idempotency-Key");
         JsonNode schemas = document.path("components").path("schemas");
         assertThat(schemas.fieldNames()).toIterable().contains("SendCallRequest", "OutcomeRecord", "Source", "Error");
@@ -340,6 +398,35 @@ class HttpApiTest {
                         "response", "error", "attempts", "duplicateOf", "timestamp");
         assertThat(document.path("components").path("securitySchemes").path("api-key").path("name").asText())
                 .isEqualTo("X-API-Key");
+    }
+
+    @ParameterizedTest(name = "Accept {0} on the OpenAPI document is a 406: it is JSON only")
+    @ValueSource(strings = {"text/yaml", "application/yaml", "TEXT/YAML", "text/html"})
+    void theOpenApiDocumentIsJsonOnly(String accept) throws Exception {
+        HttpResponse<String> response = send(request(module, "/openapi.json").header("Accept", accept).GET());
+
+        assertJsonError(response, 406, "NOT_ACCEPTABLE");
+        assertThat(Json.MAPPER.readTree(response.body()).path("message").asText()).contains("application/json");
+    }
+
+    @ParameterizedTest(name = "Accept {0} on the OpenAPI document gets JSON")
+    @ValueSource(strings = {"application/json", "APPLICATION/JSON", "*/*", "application/*",
+        "text/yaml, application/json;q=0.5"})
+    void theOpenApiDocumentIsServedToAnAcceptThatTakesJson(String accept) throws Exception {
+        HttpResponse<String> response = send(request(module, "/openapi.json").header("Accept", accept).GET());
+
+        assertThat(response.statusCode()).isEqualTo(200);
+        assertThat(response.headers().firstValue("Content-Type")).hasValue("application/json");
+        assertThat(Json.MAPPER.readTree(response.body()).path("openapi").asText()).startsWith("3.");
+    }
+
+    /** An answer the server makes before any route, read off the wire: status, JSON {"error","message"} body. */
+    private static void assertRawJsonError(RawHttp.Answer answer, int status, String error) throws Exception {
+        assertThat(answer.status()).isEqualTo(status);
+        assertThat(answer.header("Content-Type")).isEqualTo("application/json");
+        JsonNode body = Json.MAPPER.readTree(answer.body());
+        assertThat(body.path("error").asText()).isEqualTo(error);
+        assertThat(body.path("message").asText()).isNotBlank();
     }
 
     /** The answer is the record, as JSON, and the same record is in the outcome's folder like every input's. */
