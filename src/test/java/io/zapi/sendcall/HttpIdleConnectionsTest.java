@@ -97,7 +97,7 @@ class HttpIdleConnectionsTest {
                 Map.of("zapi.http.idle-timeout-ms", timeout)))
                 .rootCause().isInstanceOf(StartupException.class)
                 .hasMessage("zapi.http.idle-timeout-ms (env ZAPI_HTTP_IDLE_TIMEOUT_MS) must be a whole number from 1 "
-                            + "to 3600000, was \"" + timeout + "\"");
+                            + "to 3600000, was \"" + timeout + "\".");
     }
 
     private static String post(String phone) {

@@ -333,7 +333,7 @@ class JmsQueueTest {
     }
 
     /** How many records the ledger keeps for later, read straight from its database. */
-    private static int pendingRecords(Path dataDir) throws Exception {
+    static int pendingRecords(Path dataDir) throws Exception {
         try (java.sql.Connection db = java.sql.DriverManager.getConnection(
                 "jdbc:sqlite:" + dataDir.resolve("ledger/calls.db"));
              java.sql.ResultSet count = db.createStatement().executeQuery("SELECT COUNT(*) FROM pending_records")) {

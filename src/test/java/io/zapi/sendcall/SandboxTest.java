@@ -4,7 +4,11 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import org.junit.jupiter.api.AfterAll;
@@ -13,6 +17,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 /** zapi.sandbox=true: no account, no real call, and a simulator that behaves as Z-API's document says. */
 class SandboxTest {
@@ -49,6 +54,28 @@ class SandboxTest {
         assertThat(response.path("zaapId").asText()).matches("[0-9A-F]{32}");
         assertThat(response.path("messageId").asText()).matches("[0-9A-F]{20}");
         assertThat(response.path("id").asText()).isEqualTo(response.path("messageId").asText());
+    }
+
+    /** The README's run command drops a sample request first: run twice, it places two calls, not a duplicate. */
+    @Test
+    void theQuickStartSampleDroppedTwiceSucceedsTwice(@TempDir Path quickStartData, @TempDir Path workDir)
+            throws Exception {
+        Matcher command = Pattern.compile("(mkdir -p data/inbox && .*?) && java -Dzapi\\.sandbox=true")
+                .matcher(Files.readString(Path.of("README.md")));
+        assertThat(command.find()).as("the README's run command").isTrue();
+        Files.createSymbolicLink(workDir.resolve("data"), quickStartData);
+        try (RunningModule quickStart = RunningModule.startSandbox(quickStartData)) {
+            for (int run = 1; run <= 2; run++) {
+                Process drop = new ProcessBuilder("bash", "-c", command.group(1)).directory(workDir.toFile())
+                        .redirectErrorStream(true).start();
+                assertThat(drop.waitFor()).as(new String(drop.getInputStream().readAllBytes())).isZero();
+                int dropped = run;
+                quickStart.awaitRecords("sample.json", dropped);
+                await().atMost(Duration.ofSeconds(20)).until(() -> quickStart.kept(".done", "sample.json").size() == dropped);
+            }
+            assertThat(quickStart.recordsOf("sample.json")).extracting(r -> r.path("outcome").asText())
+                    .containsExactly("success", "success");
+        }
     }
 
     @Test
