@@ -161,4 +161,15 @@ public class CallLedger extends ServiceSupport {
     private boolean recordExists(String correlationId) {
         return recordFolders.stream().anyMatch(folder -> Files.exists(folder.resolve(correlationId + ".json")));
     }
+
+    /**
+     * When the inbox file with this hash was first taken: when {@link #resumeFile} first marked it, by this run or by
+     * one interrupted in it (the "files" row's createdAt). Null when it is not marked.
+     */
+    public synchronized java.util.Date fileTakenAt(String fileHash) {
+        List<java.sql.Timestamp> taken = new JdbcTemplate(database).queryForList(
+                "SELECT createdAt FROM CAMEL_MESSAGEPROCESSED WHERE processorName = 'files' AND messageId = ?",
+                java.sql.Timestamp.class, fileHash);
+        return taken.isEmpty() ? null : new java.util.Date(taken.get(0).getTime());
+    }
 }
