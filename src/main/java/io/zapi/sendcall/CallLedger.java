@@ -185,9 +185,10 @@ public class CallLedger {
         return takenAt + "|" + name;
     }
 
-    /** When the drop's file was first taken, as a time stamp: it names the kept original and the report. */
-    public static Instant takenAt(String drop) {
-        return Instant.parse(drop.substring(0, drop.indexOf('|')));
+    /** When the drop's file was first taken: it names the kept original and the report, across a resume. */
+    public java.util.Date fileTakenAt(Exchange exchange) {
+        String drop = exchange.getProperty(DROP, String.class);
+        return java.util.Date.from(Instant.parse(drop.substring(0, drop.indexOf('|'))));
     }
 
     /**

@@ -23,6 +23,8 @@ public class FileReport implements AggregationStrategy {
     public static final String STARTED = "fileStarted";
     /** Exchange property holding the inbox file's name. */
     public static final String FILE = "inboxFile";
+    /** Exchange property: yyyyMMdd-HHmmssSSS, when the file was first taken; its kept original starts with it too. */
+    public static final String KEPT_PREFIX = "keptPrefix";
 
     @Override
     @SuppressWarnings("unchecked")
@@ -36,7 +38,7 @@ public class FileReport implements AggregationStrategy {
         return result;
     }
 
-    /** Turns the tally left by the split into the report, named {@code <file name>.json}. */
+    /** Turns the tally left by the split into the report, named {@code <yyyyMMdd-HHmmssSSS>-<file name>.json}. */
     @SuppressWarnings("unchecked")
     public void build(Exchange exchange) throws JsonProcessingException {
         // a file with no request at all (an empty array) leaves no tally
@@ -53,13 +55,16 @@ public class FileReport implements AggregationStrategy {
         report.put("requests", counts.values().stream().mapToLong(Long::longValue).sum());
         report.put("outcomes", counts);
         report.put("unreadable", file != null ? file.getUnreadableReason() : null);
-        report.put("startedAt", started != null ? started.toString() : null);
-        report.put("finishedAt", finished.toString());
+        report.put("startedAt", started != null ? Timestamps.format(started) : null);
+        report.put("finishedAt", Timestamps.format(finished));
         report.put("durationMs", started != null ? Duration.between(started, finished).toMillis() : null);
         exchange.getMessage().setBody(Utf8.escapeUnpairedSurrogates(
                 SecretMasking.mask(Json.MAPPER.writeValueAsString(report))));
-        // written under a hidden temporary name first ("." + name): that one must fit a file name too
-        exchange.getMessage().setHeader(Exchange.FILE_NAME,
-                RequestFiles.fit(name, RequestFiles.MAX_NAME_BYTES - ".json".length() - 1) + ".json");
+        // named after the kept original, whose time prefix was fixed when the file was first taken: a name dropped
+        // again gets a report of its own, and one file keeps the same report name however often it is resumed.
+        // Written under a hidden temporary name first ("." + name): that one must fit a file name too
+        exchange.getMessage().setHeader(Exchange.FILE_NAME, exchange.getProperty(KEPT_PREFIX, String.class) + "-"
+                + RequestFiles.fit(name, RequestFiles.MAX_NAME_BYTES - RequestFiles.KEPT_PREFIX_BYTES
+                                         - ".json".length() - 1) + ".json");
     }
 }

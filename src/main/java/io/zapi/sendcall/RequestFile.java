@@ -1,5 +1,6 @@
 package io.zapi.sendcall;
 
+import java.io.BufferedInputStream;
 import java.io.Closeable;
 import java.io.IOException;
 import java.io.InputStream;
@@ -12,6 +13,7 @@ import java.util.Map;
 import java.util.NoSuchElementException;
 import java.util.Set;
 import java.util.function.BooleanSupplier;
+import java.util.function.Supplier;
 
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
@@ -46,10 +48,20 @@ public abstract class RequestFile implements Iterator<RequestRow>, Closeable {
     private String unreadableReason;
     private boolean interrupted;
     private BooleanSupplier stopping = () -> false;
+    private Supplier<String> atTheEnd = () -> null;
 
     /** Stops taking rows once this says so (the module is shutting down); the file is then interrupted. */
     RequestFile stopWhen(BooleanSupplier stopping) {
         this.stopping = stopping;
+        return this;
+    }
+
+    /**
+     * Asked once the file was read to its end: a reason why it still cannot be taken as read (it changed meanwhile),
+     * or null. A reason ends the file with one unreadable row saying so.
+     */
+    RequestFile atTheEnd(Supplier<String> check) {
+        this.atTheEnd = check;
         return this;
     }
 
@@ -88,6 +100,12 @@ public abstract class RequestFile implements Iterator<RequestRow>, Closeable {
                 next = read();
             } catch (IOException | RuntimeException e) {
                 next = giveUp(null, "file could not be read: " + e.getMessage());
+            }
+            if (next == null && !done) {
+                String reason = atTheEnd.get();
+                if (reason != null) {
+                    next = giveUp(null, reason);
+                }
             }
             if (next == null) {
                 done = true;
@@ -323,8 +341,17 @@ public abstract class RequestFile implements Iterator<RequestRow>, Closeable {
      * RFC 4180 CSV with a header row naming the columns; values stay text and are judged by the validator. A row with
      * more or fewer cells than the header has columns is rejected alone; a quoting error, bytes that are not UTF-8 or
      * a row over {@link Json#MAX_REQUEST_BYTES} end the file there, since where the next row begins is then unknown.
+     * Cells are separated by a comma, a semicolon or a tab, told by the header row, whose names of request fields
+     * match in any case: what spreadsheets save. A UTF-16 file is rejected whole with a reason saying what to do.
      */
     static final class CsvFile extends RequestFile {
+        static final String UTF16_REASON = "file is UTF-16 (as a spreadsheet saves \"Unicode text\"), but a CSV "
+                                           + "file is read as UTF-8: save it as UTF-8 (Excel: \"CSV UTF-8\") and "
+                                           + "drop it again";
+        /** The request fields a CSV header may name, matched in any case. */
+        private static final List<String> FIELDS = List.of("phone", "callDuration", "id");
+        /** How much of the file's start is looked at to tell its encoding and separator. */
+        private static final int HEADER_PEEK_BYTES = 64 * 1024;
         private static final String NO_ROWS = "CSV file has no rows: expected a header row naming phone (and "
                                               + "optionally callDuration, id), then one row per call";
         private final InputStream in;
@@ -341,9 +368,14 @@ public abstract class RequestFile implements Iterator<RequestRow>, Closeable {
             try {
                 if (rows == null) {
                     // opened here, not in the constructor: it reads the first bytes, which may be no CSV at all
+                    BufferedInputStream buffered = new BufferedInputStream(in, HEADER_PEEK_BYTES);
+                    byte[] start = peek(buffered);
+                    if (isUtf16(start)) {
+                        return giveUp(null, UTF16_REASON);
+                    }
                     rows = CSV.readerForMapOf(String.class)
-                            .with(CsvSchema.emptySchema().withHeader())
-                            .readValues(new Utf8.CheckedInputStream(in, Json.MAX_REQUEST_BYTES, true));
+                            .with(CsvSchema.emptySchema().withHeader().withColumnSeparator(separator(start)))
+                            .readValues(new Utf8.CheckedInputStream(buffered, Json.MAX_REQUEST_BYTES, true));
                 }
                 if (!rows.hasNextValue()) {
                     return index == 0 ? giveUp(null, NO_ROWS) : null;
@@ -377,7 +409,7 @@ public abstract class RequestFile implements Iterator<RequestRow>, Closeable {
                 // an empty cell is an absent value: CSV has no other way to leave one out
                 columns.forEach((name, value) -> {
                     if (value != null && !value.isEmpty()) {
-                        request.put(name, value);
+                        request.put(canonical(name), value);
                     }
                 });
                 return RequestRow.parsed(index, request);
@@ -395,17 +427,76 @@ public abstract class RequestFile implements Iterator<RequestRow>, Closeable {
         }
 
         private static String headerProblem(List<String> names) {
-            if (!names.contains("phone")) {
+            List<String> fields = names.stream().map(CsvFile::canonical).toList();
+            if (!fields.contains("phone")) {
                 return "CSV header has no phone column: found " + names;
             }
             Set<String> seen = new HashSet<>();
-            for (String name : names) {
-                if (!name.isEmpty() && !seen.add(name)) {
+            for (String field : fields) {
+                if (!field.isEmpty() && !seen.add(field)) {
                     // as with a duplicated JSON key: which of two phones would we call?
-                    return "CSV header names the column " + name + " twice: found " + names;
+                    return "CSV header names the column " + field + " twice: found " + names;
                 }
             }
             return null;
+        }
+
+        /** A column naming a request field in any case ("Phone", "CALLDURATION") is that field; others as they are. */
+        static String canonical(String column) {
+            for (String field : FIELDS) {
+                if (field.equalsIgnoreCase(column)) {
+                    return field;
+                }
+            }
+            return column;
+        }
+
+        /** Reads the first bytes without consuming them: the header row, or its start. */
+        private static byte[] peek(BufferedInputStream in) throws IOException {
+            in.mark(HEADER_PEEK_BYTES);
+            byte[] start = in.readNBytes(HEADER_PEEK_BYTES);
+            in.reset();
+            return start;
+        }
+
+        /**
+         * UTF-16, as Excel's "Unicode text" and some exports write: a byte order mark FF FE or FE FF, or a header
+         * whose first two characters each have a zero byte (no header name starts with a NUL character).
+         */
+        static boolean isUtf16(byte[] start) {
+            if (start.length >= 2 && ((start[0] & 0xFF) == 0xFF && (start[1] & 0xFF) == 0xFE
+                                      || (start[0] & 0xFF) == 0xFE && (start[1] & 0xFF) == 0xFF)) {
+                return true;
+            }
+            return start.length >= 4 && (start[0] != 0 && start[1] == 0 && start[2] != 0 && start[3] == 0
+                                         || start[0] == 0 && start[1] != 0 && start[2] == 0 && start[3] != 0);
+        }
+
+        /**
+         * The column separator, told by the header row: whichever of comma, semicolon (what a spreadsheet writes
+         * where the decimal mark is a comma, as in Brazil) and tab it holds most often outside quotes; a comma when
+         * it holds none (a single column) or as many of two.
+         */
+        static char separator(byte[] start) {
+            int commas = 0;
+            int semicolons = 0;
+            int tabs = 0;
+            boolean quoted = false;
+            for (byte b : start) {
+                if (b == '"') {
+                    quoted = !quoted;
+                } else if (!quoted && (b == '\n' || b == '\r')) {
+                    break;
+                } else if (!quoted) {
+                    commas += b == ',' ? 1 : 0;
+                    semicolons += b == ';' ? 1 : 0;
+                    tabs += b == '\t' ? 1 : 0;
+                }
+            }
+            if (semicolons > commas && semicolons >= tabs) {
+                return ';';
+            }
+            return tabs > commas && tabs > semicolons ? '\t' : ',';
         }
 
         private boolean headerRead() {
@@ -423,6 +514,25 @@ public abstract class RequestFile implements Iterator<RequestRow>, Closeable {
                 rows.close();
             }
             in.close();
+        }
+    }
+
+    /** An inbox entry that is not a regular file (a FIFO, a symbolic link, a folder): never opened. */
+    static final class SetAside extends RequestFile {
+        private final String reason;
+
+        SetAside(String reason) {
+            this.reason = reason;
+        }
+
+        @Override
+        protected RequestRow read() {
+            return giveUp(null, reason);
+        }
+
+        @Override
+        public void close() {
+            // nothing was opened
         }
     }
 

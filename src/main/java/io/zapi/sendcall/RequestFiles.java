@@ -3,15 +3,17 @@ package io.zapi.sendcall;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
 import java.util.Locale;
 import java.util.function.BooleanSupplier;
 
-import org.apache.camel.Body;
 import org.apache.camel.Exchange;
-import org.apache.camel.Header;
 import org.apache.camel.component.file.FileComponent;
 import org.apache.camel.component.file.GenericFile;
 
@@ -30,9 +32,55 @@ public class RequestFiles {
         this.stopping = stopping;
     }
 
-    /** Opens the file by its type; a type we do not read yields one unreadable row naming the accepted types. */
-    public RequestFile open(@Body InputStream in, @Header(Exchange.FILE_NAME) String fileName) {
+    /** Exchange property: the inbox file's size and time when it was taken, before it was hashed. */
+    static final String TAKEN = "fileTaken";
+
+    /**
+     * Opens the file by its type; a type we do not read yields one unreadable row naming the accepted types. Read to
+     * its end, the file is looked at again: if it changed since it was taken, the reader gives up saying so, since
+     * the report could not tell what it holds.
+     */
+    public RequestFile open(Exchange exchange) throws IOException {
+        Path path = path(exchange);
+        BasicFileAttributes taken = exchange.getProperty(TAKEN, BasicFileAttributes.class);
+        // never through a symbolic link: one put in place of the file since it was taken is not followed either
+        InputStream in = Files.newInputStream(path, LinkOption.NOFOLLOW_LINKS);
+        return reader(in, exchange.getMessage().getHeader(Exchange.FILE_NAME, String.class))
+                .stopWhen(stopping)
+                .atTheEnd(() -> changedSince(path, taken));
+    }
+
+    /** Reads a stream as an inbox file of this name is read, without looking at any file at its end. */
+    RequestFile open(InputStream in, String fileName) {
         return reader(in, fileName).stopWhen(stopping);
+    }
+
+    /** What an inbox entry that is not a regular file becomes: one rejected row saying why, nothing opened. */
+    public RequestFile setAside(String reason) {
+        return new RequestFile.SetAside(reason);
+    }
+
+    /** Why the file cannot be reported as read: it changed after it was taken. Null when it did not. */
+    static String changedSince(Path path, BasicFileAttributes taken) {
+        if (taken == null) {
+            return null;
+        }
+        try {
+            BasicFileAttributes now = Files.readAttributes(path, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+            if (now.size() == taken.size() && now.lastModifiedTime().equals(taken.lastModifiedTime())) {
+                return null;
+            }
+            return "the file changed while it was being read (" + taken.size() + " bytes when it was taken, "
+                   + now.size() + " bytes now): what was added or rewritten may not have been read. Write a file "
+                   + "under a .part or .tmp name and rename it when it is complete";
+        } catch (IOException e) {
+            return "the file changed while it was being read: it could not be looked at again (" + e + ")";
+        }
+    }
+
+    private static Path path(Exchange exchange) {
+        GenericFile<?> file = exchange.getProperty(FileComponent.FILE_EXCHANGE_FILE, GenericFile.class);
+        return Path.of(file.getAbsoluteFilePath());
     }
 
     private static RequestFile reader(InputStream in, String fileName) {
@@ -49,9 +97,14 @@ public class RequestFiles {
         return new RequestFile.Unsupported(in, fileName);
     }
 
-    /** The file's SHA-256, which names its rows for idempotency: the same content is the same requests. */
-    public String sha256(@Body InputStream in) throws IOException {
-        try (in) {
+    /**
+     * The file's SHA-256, which names its rows for idempotency: the same content is the same requests. Its size and
+     * time are noted first ({@link #TAKEN}), to tell at its end whether it changed while it was read.
+     */
+    public String sha256(Exchange exchange) throws IOException {
+        Path path = path(exchange);
+        exchange.setProperty(TAKEN, Files.readAttributes(path, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS));
+        try (InputStream in = Files.newInputStream(path, LinkOption.NOFOLLOW_LINKS)) {
             MessageDigest digest = MessageDigest.getInstance("SHA-256");
             byte[] buffer = new byte[65536];
             for (int read = in.read(buffer); read >= 0; read = in.read(buffer)) {

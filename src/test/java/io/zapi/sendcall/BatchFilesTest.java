@@ -133,9 +133,79 @@ class BatchFilesTest {
         await().until(() -> app.module().kept(".done", "empty.json"), f -> f.size() == 1);
     }
 
+    @Test
+    void aNameDroppedAgainGetsAReportOfItsOwnNamedAfterItsKeptOriginal() {
+        app.module().drop("again.json", "{\"phone\": \"5561955550001\"}");
+        Path first = Reports.awaitOne(app.module().dataDir(), "again.json");
+        await().until(() -> app.module().kept(".done", "again.json"), f -> f.size() == 1);
+
+        app.module().drop("again.json", "[{\"phone\": \"5561955550002\"}, {\"phone\": \"5561955550003\"}]");
+
+        List<Path> reports = await().atMost(Duration.ofSeconds(20))
+                .until(() -> Reports.of(app.module().dataDir(), "again.json"), r -> r.size() == 2);
+        assertThat(reports).contains(first);
+        assertThat(reports).extracting(r -> RunningModule.read(r).path("requests").asInt()).containsExactly(1, 2);
+        List<Path> kept = await().until(() -> app.module().kept(".done", "again.json"), f -> f.size() == 2);
+        // each report is named after its kept original: the same time prefix
+        assertThat(kept).extracting(Reports::prefix).containsExactlyInAnyOrderElementsOf(
+                reports.stream().map(Reports::prefix).toList());
+        assertThat(kept.stream().map(k -> k.getFileName() + ".json").toList()).containsExactlyInAnyOrderElementsOf(
+                reports.stream().map(r -> r.getFileName().toString()).toList());
+    }
+
+    @Test
+    void csvFromABrazilianSpreadsheetIsRead() {
+        // Excel in pt-BR saves ";"-separated files, with the header as the user typed it
+        app.module().drop("planilha.csv", "Phone;CallDuration;ID\r\n5511977770001;7;pedido-1\r\n\"5511977770002\";3;\"a;b\"\r\n");
+        app.module().drop("tabs.csv", "PHONE\tcallduration\tId\n5511977770003\t9\tt-1\n5511977770004\t\tt-2\n");
+
+        List<JsonNode> planilha = sorted(app.module().awaitRecords("planilha.csv", 2));
+        List<JsonNode> tabs = sorted(app.module().awaitRecords("tabs.csv", 2));
+
+        assertThat(planilha).extracting(r -> r.path("outcome").asText()).containsExactly("success", "success");
+        assertThat(planilha.get(0).path("request").toString()).isEqualTo("{\"phone\":\"5511977770001\",\"callDuration\":7}");
+        assertThat(planilha.get(0).path("id").asText()).isEqualTo("pedido-1");
+        assertThat(planilha.get(1).path("id").asText()).isEqualTo("a;b");
+        assertThat(tabs.get(0).path("request").toString()).isEqualTo("{\"phone\":\"5511977770003\",\"callDuration\":9}");
+        assertThat(tabs.get(0).path("id").asText()).isEqualTo("t-1");
+        // an empty cell between two tabs is an absent value, not a separator to trim away
+        assertThat(tabs.get(1).path("request").toString()).isEqualTo("{\"phone\":\"5511977770004\",\"callDuration\":5}");
+        assertThat(tabs.get(1).path("id").asText()).isEqualTo("t-2");
+        assertThat(app.zapi().requestsFor("5511977770002")).hasSize(1);
+    }
+
+    @Test
+    void aHeaderNamingPhoneTwiceInAnyCaseIsRejected() {
+        app.module().drop("twice.csv", "phone,PHONE\n5511977770011,5511977770012\n");
+
+        JsonNode record = app.module().awaitRecord("twice.csv");
+
+        assertThat(record.path("error").asText()).isEqualTo("CSV header names the column phone twice: found [phone, PHONE]");
+        assertThat(app.zapi().requestsFor("5511977770011")).isEmpty();
+    }
+
+    @Test
+    void aUtf16CsvIsRejectedWithAReasonThatSaysWhatToDo() {
+        byte[] withBom = "\uFEFFphone\tcallDuration\r\n5511977770021\t5\r\n".getBytes(StandardCharsets.UTF_16LE);
+        byte[] withoutBom = "phone,callDuration\n5511977770022,5\n".getBytes(StandardCharsets.UTF_16BE);
+        app.module().drop("unicode.csv", withBom);
+        app.module().drop("unicode-be.csv", withoutBom);
+
+        for (String name : List.of("unicode.csv", "unicode-be.csv")) {
+            JsonNode record = app.module().awaitRecord(name);
+            assertThat(record.path("outcome").asText()).isEqualTo("rejected");
+            assertThat(record.path("error").asText()).startsWith("file is UTF-16").contains("save it as UTF-8");
+            await().until(() -> app.module().kept(".error", name), f -> f.size() == 1);
+        }
+    }
+
     private static JsonNode awaitReport(String fileName) {
-        Path report = app.module().dataDir().resolve("outbox/reports/" + fileName + ".json");
-        await().atMost(Duration.ofSeconds(20)).until(() -> Files.exists(report));
+        Path report = Reports.awaitOne(app.module().dataDir(), fileName);
+        List<Path> kept = await().until(() -> {
+            List<Path> done = app.module().kept(".done", fileName);
+            return done.isEmpty() ? app.module().kept(".error", fileName) : done;
+        }, k -> k.size() == 1);
+        assertThat(report.getFileName().toString()).isEqualTo(kept.get(0).getFileName() + ".json");
         return RunningModule.read(report);
     }
 

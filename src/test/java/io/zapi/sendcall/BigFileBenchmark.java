@@ -52,16 +52,15 @@ class BigFileBenchmark {
             await().atMost(Duration.ofSeconds(60)).until(() -> Files.isDirectory(dataDir.resolve("outbox/reports")));
             long start = System.nanoTime();
             Files.move(csv, dataDir.resolve("inbox/big.csv"));
-            Path reportFile = dataDir.resolve("outbox/reports/big.csv.json");
             long peakRss = 0;
-            while (!Files.exists(reportFile)) {
+            while (Reports.of(dataDir, "big.csv").isEmpty()) {
                 assertThat(module.isAlive()).as("module died:\n%s", module.output()).isTrue();
                 peakRss = Math.max(peakRss, rssKb(module.pid()));
                 await().pollDelay(Duration.ofSeconds(1)).until(() -> true);
             }
             long moduleNanos = System.nanoTime() - start;
             peakRss = Math.max(peakRss, peakRssKb(module.pid()));
-            JsonNode report = RunningModule.read(reportFile);
+            JsonNode report = RunningModule.read(Reports.of(dataDir, "big.csv").get(0));
 
             assertThat(report.path("requests").asLong()).isEqualTo(rows);
             assertThat(report.path("outcomes").path("success").asLong()).isEqualTo(rows);

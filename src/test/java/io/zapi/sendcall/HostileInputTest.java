@@ -619,8 +619,7 @@ class HostileInputTest {
             assertThat(r.path("attempts").asInt()).isZero();
         });
         assertThat(awaitKept(kept, name)).hasBinaryContent(original);
-        Path report = dataDir.resolve("outbox/reports/" + name + ".json");
-        awaiting().until(() -> Files.exists(report));
+        Path report = Reports.awaitOne(dataDir, name);
         assertThat(RunningModule.read(report).path("requests").asInt()).isEqualTo(count);
         assertThat(RunningModule.read(report).path("outcomes").path("rejected").asInt()).isEqualTo(count);
         assertOnlyGoodRequestsReachedZapi();

@@ -195,8 +195,9 @@ class SecretsTest {
             }
         }
         // reports were among the files looked at
-        assertThat(allFiles(dataDir)).map(p -> p.getFileName().toString()).contains("success.json.json",
-                "unsupported.txt.json");
+        assertThat(allFiles(dataDir)).map(p -> p.getFileName().toString())
+                .anyMatch(name -> name.matches("[0-9]{8}-[0-9]{9}-success\\.json\\.json"))
+                .anyMatch(name -> name.matches("[0-9]{8}-[0-9]{9}-unsupported\\.txt\\.json"));
     }
 
     /**
