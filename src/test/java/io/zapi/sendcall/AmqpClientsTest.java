@@ -19,9 +19,8 @@ import jakarta.jms.Session;
 import jakarta.jms.TextMessage;
 import org.apache.activemq.artemis.core.server.ActiveMQServer;
 import org.apache.qpid.jms.JmsConnectionFactory;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -33,26 +32,12 @@ import static org.awaitility.Awaitility.await;
  */
 class AmqpClientsTest {
 
-    @TempDir
-    static Path dataDir;
-    static ZapiStub zapi;
-    static RunningModule module;
-
-    @BeforeAll
-    static void start() {
-        zapi = new ZapiStub();
-        module = RunningModule.start(zapi.baseUrl(), dataDir);
-    }
-
-    @AfterAll
-    static void stop() {
-        module.close();
-        zapi.close();
-    }
+    @RegisterExtension
+    static final ModuleUnderTest app = new ModuleUnderTest();
 
     @Test
     void messagesWithoutAMessageIdAreDistinctRequests() throws Exception {
-        try (Connection connection = amqp(module.jmsPort());
+        try (Connection connection = amqp(app.module().jmsPort());
              Session session = connection.createSession(false, Session.AUTO_ACKNOWLEDGE);
              MessageProducer producer = session.createProducer(session.createQueue("send-call"))) {
             // what AMQP clients other than Qpid JMS do unless told otherwise: no message-id at all
@@ -68,15 +53,15 @@ class AmqpClientsTest {
         assertThat(second.path("outcome").asText()).isEqualTo("success");
         assertThat(first.path("source").path("name").asText()).isNotBlank()
                 .isNotEqualTo(second.path("source").path("name").asText());
-        assertThat(zapi.requestsFor("5511988880101")).hasSize(1);
-        assertThat(zapi.requestsFor("5511988880102")).hasSize(1);
+        assertThat(app.zapi().requestsFor("5511988880101")).hasSize(1);
+        assertThat(app.zapi().requestsFor("5511988880102")).hasSize(1);
         awaitInputQueueEmpty();
     }
 
     @Test
     void aReplyToAMulticastAddressDoesNotPlaceTheCallAgain() throws Exception {
         String replies = "replies-multicast-" + UUID.randomUUID();
-        try (Connection connection = amqp(module.jmsPort());
+        try (Connection connection = amqp(app.module().jmsPort());
              Session session = connection.createSession(false, Session.AUTO_ACKNOWLEDGE);
              // a plain subscriber: the broker creates the reply address as multicast, where a queue reply fails
              MessageConsumer subscriber = session.createConsumer(session.createTopic(replies));
@@ -95,15 +80,15 @@ class AmqpClientsTest {
 
         assertThat(recordsOfPhone("5511988880103")).singleElement()
                 .satisfies(record -> assertThat(record.path("outcome").asText()).isEqualTo("success"));
-        assertThat(zapi.requestsFor("5511988880103")).hasSize(1);
-        assertThat(module.broker().server().locateQueue(EmbeddedBroker.DEAD_LETTER_QUEUE).getMessageCount()).isZero();
+        assertThat(app.zapi().requestsFor("5511988880103")).hasSize(1);
+        assertThat(app.module().broker().server().locateQueue(EmbeddedBroker.DEAD_LETTER_QUEUE).getMessageCount()).isZero();
     }
 
     @Test
     void aReplyToTheRequestQueueItselfIsNotSentAndDoesNotPlaceTheCallAgain() throws Exception {
-        var requestQueue = module.broker().server().locateQueue("send-call");
+        var requestQueue = app.module().broker().server().locateQueue("send-call");
         long addedBefore = requestQueue.getMessagesAdded();
-        try (Connection connection = amqp(module.jmsPort());
+        try (Connection connection = amqp(app.module().jmsPort());
              Session session = connection.createSession(false, Session.AUTO_ACKNOWLEDGE);
              MessageProducer producer = session.createProducer(session.createQueue("send-call"))) {
             TextMessage request = session.createTextMessage("{\"phone\": \"5511988880105\"}");
@@ -118,18 +103,18 @@ class AmqpClientsTest {
 
         assertThat(recordsOfPhone("5511988880105")).singleElement()
                 .satisfies(record -> assertThat(record.path("outcome").asText()).isEqualTo("success"));
-        assertThat(zapi.requestsFor("5511988880105")).hasSize(1);
+        assertThat(app.zapi().requestsFor("5511988880105")).hasSize(1);
         // the two requests and nothing else: no record was put back on the queue as a request
         assertThat(requestQueue.getMessagesAdded() - addedBefore).isEqualTo(2);
-        assertThat(module.broker().server().locateQueue(EmbeddedBroker.DEAD_LETTER_QUEUE).getMessageCount()).isZero();
+        assertThat(app.module().broker().server().locateQueue(EmbeddedBroker.DEAD_LETTER_QUEUE).getMessageCount()).isZero();
     }
 
     @Test
     void stompRepliesToExistingQueuesThatCannotTakeThemDoNotPlaceTheCallAgain() throws Exception {
-        var requestQueue = module.broker().server().locateQueue("send-call");
+        var requestQueue = app.module().broker().server().locateQueue("send-call");
         long addedBefore = requestQueue.getMessagesAdded();
         long killedBefore = requestQueue.getMessagesKilled();
-        try (Socket socket = new Socket("127.0.0.1", module.jmsPort())) {
+        try (Socket socket = new Socket("127.0.0.1", app.module().jmsPort())) {
             socket.setSoTimeout(20_000);
             OutputStream out = socket.getOutputStream();
             InputStream in = socket.getInputStream();
@@ -151,7 +136,7 @@ class AmqpClientsTest {
         for (String phone : List.of("5511988880111", "5511988880112")) {
             assertThat(recordsOfPhone(phone)).singleElement()
                     .satisfies(record -> assertThat(record.path("outcome").asText()).isEqualTo("success"));
-            assertThat(zapi.requestsFor(phone)).hasSize(1);
+            assertThat(app.zapi().requestsFor(phone)).hasSize(1);
         }
         // the three requests and nothing else, none of them parked in the dead-letter queue
         assertThat(requestQueue.getMessagesAdded() - addedBefore).isEqualTo(3);
@@ -160,7 +145,7 @@ class AmqpClientsTest {
 
     @Test
     void anAmqpRequesterGetsSuccessAndRejectionRepliesCorrelatedToItsMessageIds() throws Exception {
-        try (Connection connection = amqp(module.jmsPort());
+        try (Connection connection = amqp(app.module().jmsPort());
              Session session = connection.createSession(false, Session.AUTO_ACKNOWLEDGE);
              MessageProducer producer = session.createProducer(session.createQueue("send-call"))) {
             Queue replies = session.createTemporaryQueue();
@@ -193,14 +178,14 @@ class AmqpClientsTest {
                         .isEqualTo("rejected");
             }
         }
-        assertThat(zapi.requestsFor("5511988880107")).hasSize(1);
-        assertThat(zapi.requestsFor("5511988880108")).isEmpty();
+        assertThat(app.zapi().requestsFor("5511988880107")).hasSize(1);
+        assertThat(app.zapi().requestsFor("5511988880108")).isEmpty();
         awaitInputQueueEmpty();
     }
 
     @Test
     void nonPersistentRequestsSurviveARestartOfTheModule(@TempDir Path restartDir) throws Exception {
-        try (RunningModule first = RunningModule.start(zapi.baseUrl(), restartDir)) {
+        try (RunningModule first = RunningModule.start(app.zapi().baseUrl(), restartDir)) {
             var queue = first.broker().server().locateQueue("send-call");
             await().atMost(Duration.ofSeconds(10)).until(() -> queue.getConsumerCount() == 1);
             // the module takes nothing more: the requests wait in the broker until it stops
@@ -224,13 +209,13 @@ class AmqpClientsTest {
             }
             await().atMost(Duration.ofSeconds(10)).until(() -> queue.getMessageCount() == 2);
         }
-        assertThat(zapi.requestsFor("5511988880109")).isEmpty();
+        assertThat(app.zapi().requestsFor("5511988880109")).isEmpty();
 
-        try (RunningModule second = RunningModule.start(zapi.baseUrl(), restartDir)) {
+        try (RunningModule second = RunningModule.start(app.zapi().baseUrl(), restartDir)) {
             assertThat(second.awaitRecordWithId("np-amqp").path("outcome").asText()).isEqualTo("success");
             assertThat(second.awaitRecordWithId("np-stomp").path("outcome").asText()).isEqualTo("success");
-            assertThat(zapi.requestsFor("5511988880109")).hasSize(1);
-            assertThat(zapi.requestsFor("5511988880110")).hasSize(1);
+            assertThat(app.zapi().requestsFor("5511988880109")).hasSize(1);
+            assertThat(app.zapi().requestsFor("5511988880110")).hasSize(1);
         }
     }
 
@@ -239,12 +224,12 @@ class AmqpClientsTest {
     }
 
     private static List<JsonNode> recordsOfPhone(String phone) {
-        return module.allRecords().stream().filter(r -> phone.equals(r.path("request").path("phone").asText()))
+        return app.module().allRecords().stream().filter(r -> phone.equals(r.path("request").path("phone").asText()))
                 .toList();
     }
 
     private static void awaitInputQueueEmpty() {
-        ActiveMQServer broker = module.broker().server();
+        ActiveMQServer broker = app.module().broker().server();
         await().atMost(Duration.ofSeconds(20)).until(() -> broker.locateQueue("send-call").getMessageCount() == 0
                                                           && broker.locateQueue("send-call").getDeliveringCount() == 0);
     }

@@ -4,9 +4,8 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
 
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -24,33 +23,19 @@ class HttpIdleConnectionsTest {
 
     private static final Duration BOUNDED_WAIT = Duration.ofSeconds(20);
 
-    @TempDir
-    static Path dataDir;
-    static ZapiStub zapi;
-    static RunningModule module;
-
-    @BeforeAll
-    static void start() {
-        zapi = new ZapiStub();
-        module = RunningModule.start(zapi.baseUrl(), dataDir, Map.of("zapi.http.idle-timeout-ms", "1000"));
-    }
-
-    @AfterAll
-    static void stop() {
-        module.close();
-        zapi.close();
-    }
+    @RegisterExtension
+    static final ModuleUnderTest app = new ModuleUnderTest(Map.of("zapi.http.idle-timeout-ms", "1000"));
 
     @Test
     void aConnectionThatSendsNothingIsClosed() throws Exception {
-        try (RawHttp connection = new RawHttp(module, BOUNDED_WAIT)) {
+        try (RawHttp connection = new RawHttp(app.module(), BOUNDED_WAIT)) {
             assertThat(connection.closedByServer()).isTrue();
         }
     }
 
     @Test
     void aConnectionThatSendsHalfARequestHeadIsClosed() throws Exception {
-        try (RawHttp connection = new RawHttp(module, BOUNDED_WAIT)) {
+        try (RawHttp connection = new RawHttp(app.module(), BOUNDED_WAIT)) {
             connection.write("POST /send-call HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n");
             assertThat(connection.closedByServer()).isTrue();
         }
@@ -58,17 +43,17 @@ class HttpIdleConnectionsTest {
 
     @Test
     void aBodyThatStopsComingIsClosedAndNothingIsPlaced() throws Exception {
-        try (RawHttp connection = new RawHttp(module, BOUNDED_WAIT)) {
+        try (RawHttp connection = new RawHttp(app.module(), BOUNDED_WAIT)) {
             connection.write("POST /send-call HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
                              + "Content-Length: 200\r\n\r\n{\"phone\": \"5591900000001\"}");
             assertThat(connection.closedByServer()).isTrue();
         }
-        assertThat(zapi.requestsFor("5591900000001")).isEmpty();
+        assertThat(app.zapi().requestsFor("5591900000001")).isEmpty();
     }
 
     @Test
     void aKeptAliveConnectionIsClosedWhenIdleAfterItsAnswer() throws Exception {
-        try (RawHttp connection = new RawHttp(module, BOUNDED_WAIT)) {
+        try (RawHttp connection = new RawHttp(app.module(), BOUNDED_WAIT)) {
             connection.write(post("5591900000002"));
             assertThat(connection.readAnswer().status()).isEqualTo(200);
             assertThat(connection.closedByServer()).isTrue();
@@ -77,23 +62,23 @@ class HttpIdleConnectionsTest {
 
     @Test
     void aRequestWaitingLongerThanTheTimeoutForZapiGetsItsAnswer() throws Exception {
-        zapi.answer("5591900000003", okJson("{\"zaapId\":\"z\",\"messageId\":\"m\",\"id\":\"m\"}")
+        app.zapi().answer("5591900000003", okJson("{\"zaapId\":\"z\",\"messageId\":\"m\",\"id\":\"m\"}")
                 .withFixedDelay(3500));
 
-        try (RawHttp connection = new RawHttp(module, BOUNDED_WAIT)) {
+        try (RawHttp connection = new RawHttp(app.module(), BOUNDED_WAIT)) {
             connection.write(post("5591900000003"));
             RawHttp.Answer answer = connection.readAnswer();
 
             assertThat(answer.status()).isEqualTo(200);
             assertThat(answer.body()).contains("\"outcome\":\"success\"");
         }
-        assertThat(zapi.requestsFor("5591900000003")).hasSize(1);
+        assertThat(app.zapi().requestsFor("5591900000003")).hasSize(1);
     }
 
     @ParameterizedTest(name = "zapi.http.idle-timeout-ms={0} is refused at start-up")
     @ValueSource(strings = {"0", "-5", "1m", "3000000000"})
     void aTimeoutThatIsNotAPositiveWholeNumberIsRefusedAtStartUp(String timeout, @TempDir Path refusedDataDir) {
-        assertThatThrownBy(() -> RunningModule.start(zapi.baseUrl(), refusedDataDir,
+        assertThatThrownBy(() -> RunningModule.start(app.zapi().baseUrl(), refusedDataDir,
                 Map.of("zapi.http.idle-timeout-ms", timeout)))
                 .rootCause().isInstanceOf(StartupException.class)
                 .hasMessage("zapi.http.idle-timeout-ms (env ZAPI_HTTP_IDLE_TIMEOUT_MS) must be a whole number from 1 "

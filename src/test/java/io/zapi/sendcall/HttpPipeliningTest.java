@@ -7,9 +7,8 @@ import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -26,22 +25,8 @@ class HttpPipeliningTest {
     private static final Duration READ_TIMEOUT = Duration.ofSeconds(20);
     private static final AtomicInteger PHONES = new AtomicInteger();
 
-    @TempDir
-    static Path dataDir;
-    static ZapiStub zapi;
-    static RunningModule module;
-
-    @BeforeAll
-    static void start() {
-        zapi = new ZapiStub();
-        module = RunningModule.start(zapi.baseUrl(), dataDir);
-    }
-
-    @AfterAll
-    static void stop() {
-        module.close();
-        zapi.close();
-    }
+    @RegisterExtension
+    static final ModuleUnderTest app = new ModuleUnderTest();
 
     @ParameterizedTest(name = "after {0} {1} ({2}) the requests behind it are answered")
     @CsvSource({
@@ -64,7 +49,7 @@ class HttpPipeliningTest {
         String leading = RawHttp.request(method, path, headers, method.equals("GET") ? null : "{\"phone\": \"" + first + "\"}");
 
         List<RawHttp.Answer> answers;
-        try (RawHttp connection = new RawHttp(module, READ_TIMEOUT)) {
+        try (RawHttp connection = new RawHttp(app.module(), READ_TIMEOUT)) {
             connection.write(leading + post(first) + leading + post(second));
             answers = connection.read(4);
         }
@@ -72,8 +57,8 @@ class HttpPipeliningTest {
         assertThat(answers).extracting(RawHttp.Answer::status).containsExactly(status, 200, status, 200);
         assertThat(outcomePhone(answers.get(1))).isEqualTo(first);
         assertThat(outcomePhone(answers.get(3))).isEqualTo(second);
-        assertThat(zapi.requestsFor(first)).hasSize(1);
-        assertThat(zapi.requestsFor(second)).hasSize(1);
+        assertThat(app.zapi().requestsFor(first)).hasSize(1);
+        assertThat(app.zapi().requestsFor(second)).hasSize(1);
     }
 
     @Test
@@ -82,7 +67,7 @@ class HttpPipeliningTest {
         String second = phone();
 
         List<RawHttp.Answer> answers;
-        try (RawHttp connection = new RawHttp(module, READ_TIMEOUT)) {
+        try (RawHttp connection = new RawHttp(app.module(), READ_TIMEOUT)) {
             connection.write(RawHttp.request("GET", "/nope", Map.of(), null) + post(first)
                              + RawHttp.request("GET", "/openapi.json", Map.of(), null) + post(second));
             answers = connection.read(4);
@@ -90,8 +75,8 @@ class HttpPipeliningTest {
 
         assertThat(answers).extracting(RawHttp.Answer::status).containsExactly(404, 200, 200, 200);
         assertThat(Json.MAPPER.readTree(answers.get(2).body()).path("openapi").asText()).startsWith("3.");
-        assertThat(zapi.requestsFor(first)).hasSize(1);
-        assertThat(zapi.requestsFor(second)).hasSize(1);
+        assertThat(app.zapi().requestsFor(first)).hasSize(1);
+        assertThat(app.zapi().requestsFor(second)).hasSize(1);
     }
 
     /**
@@ -113,7 +98,7 @@ class HttpPipeliningTest {
 
         List<RawHttp.Answer> answers;
         boolean closedAfterwards;
-        try (RawHttp connection = new RawHttp(module, READ_TIMEOUT)) {
+        try (RawHttp connection = new RawHttp(app.module(), READ_TIMEOUT)) {
             connection.write(leading + post(first) + leading + post(second));
             connection.shutdownOutput();
             answers = connection.read(4);
@@ -124,8 +109,8 @@ class HttpPipeliningTest {
         assertThat(answers.get(3).status()).isEqualTo(200);
         assertThat(outcomePhone(answers.get(1))).isEqualTo(first);
         assertThat(outcomePhone(answers.get(3))).isEqualTo(second);
-        assertThat(zapi.requestsFor(first)).hasSize(1);
-        assertThat(zapi.requestsFor(second)).hasSize(1);
+        assertThat(app.zapi().requestsFor(first)).hasSize(1);
+        assertThat(app.zapi().requestsFor(second)).hasSize(1);
         assertThat(closedAfterwards).as("the server closes once the last answer is written").isTrue();
     }
 
@@ -136,14 +121,14 @@ class HttpPipeliningTest {
         phones.forEach(p -> requests.append(post(p)));
 
         List<RawHttp.Answer> answers;
-        try (RawHttp connection = new RawHttp(module, READ_TIMEOUT)) {
+        try (RawHttp connection = new RawHttp(app.module(), READ_TIMEOUT)) {
             connection.write(requests.toString());
             answers = connection.read(phones.size());
         }
 
         assertThat(answers).extracting(RawHttp.Answer::status).containsOnly(200);
         assertThat(answers).extracting(HttpPipeliningTest::outcomePhone).containsExactlyElementsOf(phones);
-        phones.forEach(p -> assertThat(zapi.requestsFor(p)).hasSize(1));
+        phones.forEach(p -> assertThat(app.zapi().requestsFor(p)).hasSize(1));
     }
 
     private static String post(String phone) {
