@@ -1,8 +1,11 @@
 package io.zapi.sendcall;
 
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
@@ -56,13 +59,16 @@ public class CallLedger {
      * recorded a second time when it comes again after a crash (a resumed file, a redelivered message).
      */
     public static final String RECORDED_SOURCE = "recordedSource";
+    /** Exchange property: true when the inbox file was read and reported already and only its move is left. */
+    public static final String FILE_FINISHED = "inboxFileFinished";
     private static final String ENTERED = "ledgerEntered";
     private static final Logger LOG = LoggerFactory.getLogger(CallLedger.class);
 
     private static final List<String> SCHEMA = List.of(
             "CREATE TABLE IF NOT EXISTS call_keys (key TEXT PRIMARY KEY, state TEXT NOT NULL, outcome TEXT, "
             + "correlation_id TEXT NOT NULL, updated_at TEXT NOT NULL)",
-            "CREATE TABLE IF NOT EXISTS inbox_files (name TEXT PRIMARY KEY, hash TEXT NOT NULL, taken_at TEXT NOT NULL)",
+            "CREATE TABLE IF NOT EXISTS inbox_files (name TEXT PRIMARY KEY, hash TEXT NOT NULL, taken_at TEXT NOT NULL, "
+            + "identity TEXT, kept_in TEXT)",
             "CREATE TABLE IF NOT EXISTS recorded_sources (source TEXT PRIMARY KEY, outcome TEXT NOT NULL)",
             "CREATE TABLE IF NOT EXISTS pending_records (correlation_id TEXT PRIMARY KEY, uri TEXT NOT NULL, "
             + "file_name TEXT, body TEXT NOT NULL, reason TEXT, parked_at TEXT NOT NULL)");
@@ -175,14 +181,36 @@ public class CallLedger {
     public synchronized String takeFile(Exchange exchange) {
         String name = exchange.getMessage().getHeader(Exchange.FILE_NAME, String.class);
         String hash = exchange.getProperty("fileHash", String.class);
-        List<String> earlier = jdbc.queryForList("SELECT taken_at FROM inbox_files WHERE name = ? AND hash = ?",
-                String.class, name, hash);
-        String takenAt = earlier.isEmpty() ? Timestamps.now() : earlier.get(0);
-        if (earlier.isEmpty()) {
-            jdbc.update("INSERT INTO inbox_files (name, hash, taken_at) VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE "
-                        + "SET hash = excluded.hash, taken_at = excluded.taken_at", name, hash, takenAt);
+        String identity = identity(exchange.getMessage().getHeader(Exchange.FILE_PATH, String.class));
+        List<Map<String, Object>> earlier = jdbc.queryForList(
+                "SELECT taken_at, identity, kept_in FROM inbox_files WHERE name = ? AND hash = ?", name, hash);
+        boolean same = !earlier.isEmpty() && identity.equals(earlier.get(0).get("identity"));
+        Object keptIn = earlier.isEmpty() ? null : earlier.get(0).get("kept_in");
+        if (same && keptIn != null) {
+            // read and reported already, but still here: its move to .done or .error failed (a full or read-only
+            // disk). Read again it would be recorded again; it is only moved, once that works.
+            exchange.setProperty(FILE_FINISHED, true);
+            exchange.setProperty("inboxFolder", keptIn);
         }
+        if (!earlier.isEmpty() && (same || keptIn == null)) {
+            return earlier.get(0).get("taken_at") + "|" + name;
+        }
+        String takenAt = Timestamps.now();
+        jdbc.update("INSERT INTO inbox_files (name, hash, taken_at, identity) VALUES (?, ?, ?, ?) ON CONFLICT (name) "
+                    + "DO UPDATE SET hash = excluded.hash, taken_at = excluded.taken_at, identity = excluded.identity, "
+                    + "kept_in = NULL", name, hash, takenAt, identity);
         return takenAt + "|" + name;
+    }
+
+    /** Which file on disk this is (device and inode, time, size): a new copy of the same content is another file. */
+    private static String identity(String path) {
+        try {
+            BasicFileAttributes attributes = Files.readAttributes(Path.of(path), BasicFileAttributes.class,
+                    LinkOption.NOFOLLOW_LINKS);
+            return attributes.fileKey() + "|" + attributes.lastModifiedTime().toMillis() + "|" + attributes.size();
+        } catch (IOException e) {
+            return "unknown";
+        }
     }
 
     /** When the drop's file was first taken: it names the kept original and the report, across a resume. */
@@ -206,12 +234,16 @@ public class CallLedger {
         return true;
     }
 
-    /** The file is read to its end and reported: what the ledger knew of it is no longer needed. */
+    /**
+     * The file is read to its end and reported: its rows are no longer needed. The file itself is remembered as
+     * finished until another file takes its name, so that it is not read again should its move fail.
+     */
     public synchronized void finishFile(Exchange exchange) {
         String drop = exchange.getProperty(DROP, String.class);
         String rows = "row:" + drop + ":";
         jdbc.update("DELETE FROM recorded_sources WHERE substr(source, 1, ?) = ?", rows.length(), rows);
-        jdbc.update("DELETE FROM inbox_files WHERE name = ? AND taken_at = ?", drop.substring(drop.indexOf('|') + 1),
+        jdbc.update("UPDATE inbox_files SET kept_in = ? WHERE name = ? AND taken_at = ?",
+                exchange.getProperty("inboxFolder", ".done", String.class), drop.substring(drop.indexOf('|') + 1),
                 drop.substring(0, drop.indexOf('|')));
     }
 

@@ -49,6 +49,8 @@ final class RunningModule implements AutoCloseable {
         overrides.put("zapi.client-token", CLIENT_TOKEN);
         overrides.put("zapi.data-dir", dataDir.toString());
         overrides.put("zapi.inbox.poll-delay-ms", "100");
+        // tests drop whole files (written, then renamed): a short settle keeps each drop from waiting a second
+        overrides.put("zapi.inbox.settle-ms", "100");
         overrides.put("camel.server.port", String.valueOf(freePort()));
         overrides.put("zapi.jms.embedded-port", String.valueOf(freePort()));
         overrides.putAll(settings);
@@ -64,7 +66,8 @@ final class RunningModule implements AutoCloseable {
     /** Starts the module in sandbox mode, with no Z-API settings at all. */
     static RunningModule startSandbox(Path dataDir) {
         Main main = ZapiSendCall.newMain(Map.of("zapi.sandbox", "true", "zapi.data-dir", dataDir.toString(),
-                "zapi.inbox.poll-delay-ms", "100", "camel.server.port", String.valueOf(freePort()),
+                "zapi.inbox.poll-delay-ms", "100", "zapi.inbox.settle-ms", "100",
+                "camel.server.port", String.valueOf(freePort()),
                 "zapi.jms.embedded-port", String.valueOf(freePort())));
         try {
             main.start();

@@ -11,9 +11,11 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import org.apache.camel.builder.NotifyBuilder;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -27,7 +29,7 @@ import static org.awaitility.Awaitility.await;
  * read-only bind mount; chmod does not stop root). A placed call keeps its outcome, its record is written once the
  * folder takes it again, nothing is called twice, no temporary file is left behind and no answer shows a path.
  */
-class OutboxFullTest {
+class UnwritableFoldersTest {
 
     @TempDir
     Path dataDir;
@@ -107,6 +109,29 @@ class OutboxFullTest {
                     () -> recordIn(failed, record.path("correlationId").asText()), r -> r != null);
             assertThat(written.path("outcome").asText()).isEqualTo("failed");
             assertThat(zapi.allRequests()).hasSize(1);
+        }
+    }
+
+    @Test
+    void anOriginalThatCannotBeMovedIsNotReadAgainAndMovesOnceItCan() throws Exception {
+        Path done = Files.createDirectories(dataDir.resolve("inbox/.done"));
+        mount(done, done.toString(), "--bind");
+        run("mount", "-o", "remount,ro,bind", done.toString());
+        try (ZapiStub zapi = new ZapiStub(); RunningModule module = RunningModule.start(zapi.baseUrl(), dataDir,
+                Map.of("zapi.inbox.settle-ms", "0"))) {
+            NotifyBuilder polls = new NotifyBuilder(module.context()).fromRoute("inbox-files").whenDone(4).create();
+            module.drop("stuck.jsonl", "{\"phone\": \"5561955550021\"}\n{\"phone\": \"5561955550022\"}\n");
+
+            // the file is taken again at every poll while it cannot be moved: its rows are not read again
+            assertThat(polls.matches(30, TimeUnit.SECONDS)).isTrue();
+            assertThat(module.recordsOf("stuck.jsonl")).hasSize(2);
+            assertThat(zapi.allRequests()).hasSize(2);
+
+            run("mount", "-o", "remount,rw,bind", done.toString());
+            await().atMost(Duration.ofSeconds(20)).until(() -> module.kept(".done", "stuck.jsonl").size() == 1);
+            assertThat(module.recordsOf("stuck.jsonl")).extracting(r -> r.path("outcome").asText())
+                    .containsExactly("success", "success");
+            assertThat(zapi.allRequests()).hasSize(2);
         }
     }
 
