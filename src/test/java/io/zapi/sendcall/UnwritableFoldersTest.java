@@ -34,12 +34,12 @@ class UnwritableFoldersTest {
     @TempDir
     Path dataDir;
 
-    private Path mounted;
+    private final List<Path> mounted = new java.util.ArrayList<>();
 
     @AfterEach
     void unmount() throws Exception {
-        if (mounted != null) {
-            run("umount", "-l", mounted.toString());
+        for (Path folder : mounted) {
+            run("umount", "-l", folder.toString());
         }
     }
 
@@ -49,6 +49,10 @@ class UnwritableFoldersTest {
         mount(success, "tmpfs", "-t", "tmpfs", "-o", "size=64k");
         Path filler = success.resolve("filler");
         fill(filler);
+        Path reports = Files.createDirectories(dataDir.resolve("outbox/reports"));
+        mount(reports, "tmpfs", "-t", "tmpfs", "-o", "size=64k");
+        Path reportFiller = reports.resolve("filler");
+        fill(reportFiller);
         try (ZapiStub zapi = new ZapiStub(); RunningModule module = RunningModule.start(zapi.baseUrl(), dataDir,
                 Map.of("zapi.records.retry-delay-ms", "200"))) {
             HttpResponse<String> answer = post(module, "{\"phone\": \"5561955550001\", \"id\": \"full-1\"}");
@@ -60,9 +64,13 @@ class UnwritableFoldersTest {
             assertThat(placed.path("recordPending").asText()).contains("No space left on device");
             assertThat(answer.body()).doesNotContain(dataDir.toString()).doesNotContain("/tmp/");
 
-            // an inbox file while the disk is full: every row is called once, the file is done, not read again
+            // an inbox file while the disk is full (its report's too): every row is called once, the file is done,
+            // not read again and again
+            NotifyBuilder polls = new NotifyBuilder(module.context()).fromRoute("inbox-files").whenDone(1).create();
             module.drop("while-full.jsonl", "{\"phone\": \"5561955550002\"}\n{\"phone\": \"5561955550003\"}\n");
             await().atMost(Duration.ofSeconds(20)).until(() -> module.kept(".done", "while-full.jsonl").size() == 1);
+            assertThat(polls.matches(5, TimeUnit.SECONDS)).isTrue();
+            assertThat(hiddenFiles(reports)).as("temporary report files left behind").isEmpty();
 
             // the same id again: a duplicate of the placed call, not another call
             HttpResponse<String> again = post(module, "{\"phone\": \"5561955550001\", \"id\": \"full-1\"}");
@@ -78,6 +86,8 @@ class UnwritableFoldersTest {
             assertThat(record.path("outcome").asText()).isEqualTo("success");
             assertThat(record.has("recordPending")).isFalse();
             await().atMost(Duration.ofSeconds(20)).until(() -> module.recordsOf("while-full.jsonl").size() == 2);
+            Files.delete(reportFiller);
+            assertThat(Reports.awaitReport(dataDir, "while-full.jsonl").path("requests").asInt()).isEqualTo(2);
             assertThat(module.recordsOf("while-full.jsonl")).extracting(r -> r.path("outcome").asText())
                     .containsOnly("success");
             assertThat(zapi.allRequests()).hasSize(3);
@@ -142,7 +152,7 @@ class UnwritableFoldersTest {
         command[options.length + 1] = source;
         command[options.length + 2] = target.toString();
         run(command);
-        mounted = target;
+        mounted.add(target);
     }
 
     private static void run(String... command) throws Exception {
