@@ -292,9 +292,13 @@ public class CallLedger {
                 return folder.getKey();
             }
         }
-        List<String> pending = jdbc.queryForList("SELECT uri FROM pending_records WHERE correlation_id = ?",
-                String.class, correlationId);
-        return pending.isEmpty() ? null : "recorded";
+        List<String> pending = jdbc.queryForList("SELECT body FROM pending_records WHERE file_name = ?",
+                String.class, correlationId + ".json");
+        try {
+            return pending.isEmpty() ? null : Json.MAPPER.readTree(pending.get(0)).path("outcome").asText();
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            return Outcome.FAILED.label();
+        }
     }
 
     /**

@@ -48,11 +48,10 @@ public class ModuleConfiguration implements CamelConfiguration, CamelContextAwar
     static final String JMS_EMBEDDED_PORT = "zapi.jms.embedded-port";
 
     /** The folders of the contract, created at start-up under zapi.data-dir. */
-    static final List<String> FOLDERS = List.of("inbox", "inbox/.done", "inbox/.error", "outbox/success",
-            "outbox/error-405", "outbox/error-415", "outbox/rejected", "outbox/failed", "outbox/duplicate",
-            "outbox/reports");
-    static final List<String> OUTCOMES = List.of("success", "error-405", "error-415", "rejected", "failed",
-            "duplicate");
+    static final List<String> FOLDERS = java.util.stream.Stream.of(List.of("inbox", "inbox/.done", "inbox/.error"),
+            Outcome.labels().stream().map(outcome -> "outbox/" + outcome).toList(), List.of("outbox/reports"))
+            .flatMap(List::stream).toList();
+    static final List<String> OUTCOMES = Outcome.labels();
 
     private static final Logger LOG = LoggerFactory.getLogger(ModuleConfiguration.class);
 
@@ -105,13 +104,13 @@ public class ModuleConfiguration implements CamelConfiguration, CamelContextAwar
     }
 
     @BindToRegistry
-    public FileReport fileReport() {
-        return new FileReport();
+    public PipelineResult pipelineResult() {
+        return new PipelineResult();
     }
 
     @BindToRegistry
-    public OutcomeRecord outcomeRecord() {
-        return new OutcomeRecord();
+    public FileReport fileReport() {
+        return new FileReport();
     }
 
     /**

@@ -1,19 +1,57 @@
 package io.zapi.sendcall;
 
-import java.util.LinkedHashMap;
-import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
-
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
+import io.swagger.v3.oas.annotations.media.Schema;
+import io.swagger.v3.oas.annotations.media.Schema.RequiredMode;
 import org.apache.camel.Exchange;
 
 /**
- * Builds the outcome record, the same shape whatever the outcome, from what the pipeline left in exchange
- * properties. The finished text goes through {@link SecretMasking} so no record can carry a token.
+ * What became of one request: the same record whatever the outcome and the input, written to its outcome's endpoint,
+ * answered over HTTP and JMS, and described as the OpenAPI document's outcome record. {@link #build} makes it from what
+ * the pipeline left in the exchange; the finished text goes through {@link SecretMasking}, so no record carries a
+ * token.
  */
-public class OutcomeRecord {
+@Schema(name = "OutcomeRecord", description = "What became of the request; the same record is written to the outbox "
+                                              + "folder (endpoint) of its outcome.")
+public record OutcomeRecord(
+        @Schema(requiredMode = RequiredMode.REQUIRED, example = "1",
+                description = "The record's format; the README's Changes section says what each version changed")
+        int recordVersion,
+        @Schema(requiredMode = RequiredMode.REQUIRED, description = "The outcome's name (see the README's Outcome "
+                                                                   + "record): what became of the request")
+        String outcome,
+        @Schema(requiredMode = RequiredMode.REQUIRED, format = "uuid",
+                description = "Unique per request; also the record's file name")
+        String correlationId,
+        @Schema(nullable = true, description = "The Idempotency-Key header, else the request's id, else null")
+        String id,
+        @Schema(requiredMode = RequiredMode.REQUIRED)
+        Source source,
+        @Schema(nullable = true, description = "The send-call body sent to Z-API, {\"phone\", \"callDuration\"}; "
+                                               + "for a rejected request, the input as received")
+        Object request,
+        @Schema(nullable = true, description = "Z-API's HTTP status, null when there was no answer")
+        Integer status,
+        @Schema(nullable = true, description = "Z-API's body (JSON when it is JSON, else text); on success it "
+                                               + "holds zaapId, messageId and id")
+        Object response,
+        @Schema(nullable = true, description = "Why the call did not succeed, null on success")
+        String error,
+        @Schema(requiredMode = RequiredMode.REQUIRED,
+                description = "How many times Z-API was called (0 for a rejected or duplicate request)")
+        int attempts,
+        @Schema(nullable = true, format = "uuid",
+                description = "For a duplicate: the correlationId of the request first handled with this key")
+        String duplicateOf,
+        @Schema(requiredMode = RequiredMode.REQUIRED, format = "date-time",
+                description = "When the record was made: UTC, three fractional digits")
+        String timestamp) {
 
+    /** The version of the record's format this module writes; see the README's Changes section. */
+    public static final int VERSION = 1;
+
+    // the exchange properties the pipeline leaves for the record
     public static final String OUTCOME = "outcome";
     public static final String CORRELATION_ID = "correlationId";
     public static final String SOURCE_CHANNEL = "sourceChannel";
@@ -25,42 +63,48 @@ public class OutcomeRecord {
     public static final String ERROR = "error";
     public static final String ATTEMPTS = "attempts";
     public static final String DUPLICATE_OF = "duplicateOf";
-    /** Exchange property: the endpoint the record goes to, the setting zapi.outcome.<outcome>-uri. */
+    /** Exchange property: the endpoint the record goes to, its outcome's {@code zapi.outcome.<name>-uri}. */
     public static final String RECORD_URI = "recordUri";
 
-    private final Map<String, String> uris = new ConcurrentHashMap<>();
+    @Schema(name = "Source", description = "Where the request came from")
+    public record Source(
+            @Schema(requiredMode = RequiredMode.REQUIRED, example = "http", description = "file, http or jms")
+            String channel,
+            @Schema(requiredMode = RequiredMode.REQUIRED, description = "The inbox file's name, the Idempotency-Key "
+                    + "header or an id the module gave the HTTP request, or the JMS message's name")
+            String name,
+            @Schema(nullable = true, description = "The 1-based place of the request in a file holding several; "
+                                                   + "else null")
+            Integer index) {
+    }
 
-    /** Sets the record as the body and names its file {@code <correlationId>.json}. */
-    public void build(Exchange exchange) throws JsonProcessingException {
+    /**
+     * Makes the record of the exchange's request as the body, names its file {@code <correlationId>.json}, and says
+     * where it goes (property {@link #RECORD_URI}).
+     */
+    public static void build(Exchange exchange) throws JsonProcessingException {
         String correlationId = exchange.getProperty(CORRELATION_ID, String.class);
         CallRequest request = exchange.getProperty(CALL_REQUEST, CallRequest.class);
-        Integer status = exchange.getProperty(STATUS, Integer.class);
-
-        Map<String, Object> source = new LinkedHashMap<>();
-        source.put("channel", exchange.getProperty(SOURCE_CHANNEL, String.class));
-        source.put("name", exchange.getProperty(SOURCE_NAME, String.class));
-        source.put("index", exchange.getProperty(SOURCE_INDEX, Integer.class));
-
-        Map<String, Object> record = new LinkedHashMap<>();
-        record.put("outcome", exchange.getProperty(OUTCOME, String.class));
-        record.put("correlationId", correlationId);
-        record.put("id", request != null ? request.id() : null);
-        record.put("source", source);
-        record.put("request", request != null ? request.sendCallBody() : exchange.getProperty(RequestValidator.INPUT));
-        record.put("status", status);
-        record.put("response", response(exchange.getProperty(RESPONSE, String.class)));
-        record.put("error", exchange.getProperty(ERROR, String.class));
-        record.put("attempts", exchange.getProperty(ATTEMPTS, 0, Integer.class));
-        record.put("duplicateOf", exchange.getProperty(DUPLICATE_OF, String.class));
-        record.put("timestamp", Timestamps.now());
+        Outcome outcome = Outcome.of(exchange.getProperty(OUTCOME, String.class));
+        OutcomeRecord record = new OutcomeRecord(VERSION, outcome.label(), correlationId,
+                request != null ? request.id() : null,
+                new Source(exchange.getProperty(SOURCE_CHANNEL, String.class),
+                        exchange.getProperty(SOURCE_NAME, String.class),
+                        exchange.getProperty(SOURCE_INDEX, Integer.class)),
+                request != null ? request.sendCallBody() : exchange.getProperty(RequestValidator.INPUT),
+                exchange.getProperty(STATUS, Integer.class),
+                response(exchange.getProperty(RESPONSE, String.class)),
+                exchange.getProperty(ERROR, String.class),
+                exchange.getProperty(ATTEMPTS, 0, Integer.class),
+                exchange.getProperty(DUPLICATE_OF, String.class),
+                Timestamps.now());
 
         exchange.getMessage().setBody(Utf8.escapeUnpairedSurrogates(
                 SecretMasking.mask(Json.MAPPER.writeValueAsString(record))));
         exchange.getMessage().setHeader(Exchange.FILE_NAME, correlationId + ".json");
         exchange.getMessage().setHeader(Exchange.CONTENT_TYPE, "application/json");
-        String outcome = exchange.getProperty(OUTCOME, String.class);
-        exchange.setProperty(RECORD_URI, uris.computeIfAbsent(outcome, name -> exchange.getContext()
-                .resolvePropertyPlaceholders("{{zapi.outcome." + name + "-uri}}")));
+        exchange.setProperty(RECORD_URI, exchange.getContext()
+                .resolvePropertyPlaceholders("{{" + outcome.uriSetting() + "}}"));
     }
 
     /** Z-API's body as JSON when it is JSON, else as text; null when there was none. */

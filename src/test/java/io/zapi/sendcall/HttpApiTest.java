@@ -371,6 +371,18 @@ class HttpApiTest {
         }
     }
 
+    /** One record type is both what is written and what the document describes: the same fields, version 1. */
+    @Test
+    void theRecordAnsweredHasExactlyTheFieldsTheDocumentDescribes() throws Exception {
+        JsonNode schema = Json.MAPPER.readTree(send(request(module, "/openapi.json").GET()).body())
+                .path("components").path("schemas").path("OutcomeRecord").path("properties");
+
+        JsonNode record = Json.MAPPER.readTree(post(module, "{\"phone\": \"5511977770077\"}").body());
+
+        assertThat(record.fieldNames()).toIterable().containsExactlyInAnyOrderElementsOf(() -> schema.fieldNames());
+        assertThat(record.path("recordVersion").asInt()).isEqualTo(1);
+    }
+
     @Test
     void theOpenApiDocumentDescribesTheEndpointAndItsSchemas() throws Exception {
         HttpResponse<String> response = send(request(module, "/openapi.json").GET());
@@ -394,8 +406,8 @@ class HttpApiTest {
         assertThat(schemas.path("SendCallRequest").path("required")).containsExactly(Json.MAPPER.getNodeFactory()
                 .textNode("phone"));
         assertThat(schemas.path("OutcomeRecord").path("properties").fieldNames()).toIterable()
-                .containsExactlyInAnyOrder("outcome", "correlationId", "id", "source", "request", "status",
-                        "response", "error", "attempts", "duplicateOf", "timestamp");
+                .containsExactlyInAnyOrder("recordVersion", "outcome", "correlationId", "id", "source", "request",
+                        "status", "response", "error", "attempts", "duplicateOf", "timestamp");
         assertThat(document.path("components").path("securitySchemes").path("api-key").path("name").asText())
                 .isEqualTo("X-API-Key");
     }
