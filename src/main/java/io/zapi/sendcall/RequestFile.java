@@ -152,7 +152,7 @@ public abstract class RequestFile implements Iterator<RequestRow>, Closeable {
             try {
                 if (parser == null) {
                     // created here, not in the constructor: it reads the first bytes, which may not be UTF-8
-                    parser = Json.REQUESTS.createParser(new Utf8.CheckedInputStream(in, 0, false));
+                    parser = Json.REQUESTS.createParser(new Utf8.CheckedInputStream(in));
                     JsonToken first = parser.nextToken();
                     if (first == null) {
                         return giveUp(null, "file is empty: expected a JSON object or an array of objects");
@@ -373,9 +373,10 @@ public abstract class RequestFile implements Iterator<RequestRow>, Closeable {
                     if (isUtf16(start)) {
                         return giveUp(null, UTF16_REASON);
                     }
+                    char separator = separator(start);
                     rows = CSV.readerForMapOf(String.class)
-                            .with(CsvSchema.emptySchema().withHeader().withColumnSeparator(separator(start)))
-                            .readValues(new Utf8.CheckedInputStream(buffered, Json.MAX_REQUEST_BYTES, true));
+                            .with(CsvSchema.emptySchema().withHeader().withColumnSeparator(separator))
+                            .readValues(new Utf8.CheckedInputStream(buffered, Json.MAX_REQUEST_BYTES, separator));
                 }
                 if (!rows.hasNextValue()) {
                     return index == 0 ? giveUp(null, NO_ROWS) : null;

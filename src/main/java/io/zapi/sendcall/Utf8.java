@@ -5,6 +5,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.nio.CharBuffer;
+import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CharsetDecoder;
 import java.nio.charset.CoderResult;
 import java.nio.charset.CodingErrorAction;
@@ -24,23 +25,23 @@ final class Utf8 {
 
     /** Decodes strictly, or says at which byte the input stops being UTF-8. */
     static String decode(byte[] bytes, int offset, int length) throws MalformedException {
-        CharsetDecoder decoder = StandardCharsets.UTF_8.newDecoder()
-                .onMalformedInput(CodingErrorAction.REPORT)
-                .onUnmappableCharacter(CodingErrorAction.REPORT);
         ByteBuffer in = ByteBuffer.wrap(bytes, offset, length);
-        // UTF-8 never decodes to more chars than it has bytes
-        CharBuffer out = CharBuffer.allocate(length);
-        CoderResult result = decoder.decode(in, out, true);
-        if (!result.isError()) {
-            result = decoder.flush(out);
-        }
-        if (result.isError()) {
+        try {
+            return strictDecoder().decode(in).toString();
+        } catch (CharacterCodingException e) {
+            // the decoder leaves the input at the sequence it could not decode
             int at = in.position();
             throw new MalformedException("byte " + (at - offset + 1) + " (0x"
                                          + String.format("%02X", bytes[at] & 0xFF) + ") is not part of a UTF-8 "
                                          + "character");
         }
-        return out.flip().toString();
+    }
+
+    /** Malformed and overlong sequences and encoded surrogates are errors, not U+FFFD. */
+    private static CharsetDecoder strictDecoder() {
+        return StandardCharsets.UTF_8.newDecoder()
+                .onMalformedInput(CodingErrorAction.REPORT)
+                .onUnmappableCharacter(CodingErrorAction.REPORT);
     }
 
     /** True when every surrogate is half of a pair: the text can be written as UTF-8. */
@@ -79,9 +80,6 @@ final class Utf8 {
         return escaped.toString();
     }
 
-    /** Where a CSV reader is within a row, as far as line breaks are concerned. */
-    private enum Csv { FIELD_START, UNQUOTED, QUOTED, QUOTE_IN_QUOTED }
-
     /** Input that is not UTF-8. */
     static final class MalformedException extends Exception {
         MalformedException(String message) {
@@ -89,7 +87,7 @@ final class Utf8 {
         }
     }
 
-    /** A file that stops being readable: not UTF-8 text, or a line (CSV: a row) over the limit. */
+    /** A file that stops being readable: not UTF-8 text, or a CSV row over the limit. */
     static final class UnreadableInputException extends IOException {
         UnreadableInputException(String message) {
             super(message);
@@ -97,36 +95,45 @@ final class Utf8 {
     }
 
     /**
-     * Passes a file's bytes through while checking that they are UTF-8 text: no malformed sequence and no NUL byte
-     * (which no JSON or CSV text holds, but UTF-16 does). Optionally it also bounds the bytes between two line breaks;
-     * for CSV a line break inside a quoted value does not count, so the bound is on a whole row.
+     * Passes a file's bytes through to a parser while the JDK's decoder checks that they are UTF-8 (Jackson alone would
+     * take an overlong C0 AF as '/'). A NUL byte is rejected too: no JSON or CSV text holds one, but
+     * UTF-16 does. For CSV it also bounds a row, so that the parser never buffers an endless one; a line break inside
+     * a quoted value (RFC 4180) does not end the row.
      * <p>
-     * The bytes before the problem are handed on first, and the exception comes on the next read: a parser that reads
-     * ahead still sees every request that came before the bad byte.
+     * The parser gets the bytes, not decoded chars, so its locations and the bound of a JSON array element
+     * ({@link Json#readRequest(com.fasterxml.jackson.core.JsonParser)}) stay in bytes. The bytes before a problem are
+     * handed on first, and the exception comes on the next read: a parser that reads ahead still sees every request
+     * that came before the bad byte.
      */
     static final class CheckedInputStream extends FilterInputStream {
 
-        private final long maxLineBytes;
-        private final boolean csvQuotes;
-        /** Continuation bytes still expected, and the range the next one must be in (overlong, surrogates). */
-        private int pending;
-        private int nextMin = 0x80;
-        private int nextMax = 0xBF;
+        private final CharsetDecoder decoder = strictDecoder();
+        /** Bytes handed on but not decoded yet (a character split between two reads), then the bytes read next. */
+        private ByteBuffer undecoded = ByteBuffer.allocate(8192);
+        /** Where the decoder writes: only whether it can decode matters, not the text. */
+        private final CharBuffer decoded = CharBuffer.allocate(8192);
+        private final long maxRowBytes;
+        /** The CSV column separator, or 0 for JSON: no rows to bound. */
+        private final char separator;
         private long line = 1;
-        /** The line the current line (CSV: row) began on. */
-        private long lineStart = 1;
-        private long lineBytes;
-        private Csv csv = Csv.FIELD_START;
+        /** The line the current CSV row began on. */
+        private long rowStart = 1;
+        private long rowBytes;
+        private boolean quoted;
+        /** At the start of a CSV value (or right after a closing quote): a quote here opens (or escapes) one. */
+        private boolean valueStart = true;
         private IOException failure;
 
-        /**
-         * @param maxLineBytes the most bytes a line may have, or 0 for no bound
-         * @param csvQuotes    true: a line break inside double quotes does not end the line (CSV)
-         */
-        CheckedInputStream(InputStream in, long maxLineBytes, boolean csvQuotes) {
+        /** For JSON: checks that the bytes are UTF-8 text. */
+        CheckedInputStream(InputStream in) {
+            this(in, 0, (char) 0);
+        }
+
+        /** For CSV: also ends the file at a row over {@code maxRowBytes}. */
+        CheckedInputStream(InputStream in, long maxRowBytes, char separator) {
             super(in);
-            this.maxLineBytes = maxLineBytes;
-            this.csvQuotes = csvQuotes;
+            this.maxRowBytes = maxRowBytes;
+            this.separator = separator;
         }
 
         @Override
@@ -142,103 +149,74 @@ final class Utf8 {
                 throw failure;
             }
             int n = super.read(b, off, len);
-            if (n < 0) {
-                if (pending > 0) {
-                    throw failure = new UnreadableInputException("not valid UTF-8: the file ends inside a character "
-                                                                 + "(line " + line + ")");
-                }
-                return -1;
+            if (n == 0) {
+                return 0;
             }
-            // where the character being checked began: this chunk's start when it began in an earlier one
-            int characterStart = off;
-            for (int i = off; i < off + n; i++) {
-                boolean inCharacter = pending > 0;
-                if (!inCharacter) {
-                    characterStart = i;
-                }
-                String problem = check(b[i] & 0xFF);
+            boolean end = n < 0;
+            int count = Math.max(n, 0);
+            int carried = undecoded.position();
+            if (undecoded.remaining() < count) {
+                undecoded = ByteBuffer.allocate(carried + count).put(undecoded.flip());
+            }
+            undecoded.put(b, off, count).flip();
+            CoderResult result;
+            do {
+                decoded.clear();
+                result = decoder.decode(undecoded, decoded, end);
+            } while (result.isOverflow());
+            // a malformed character may have begun in bytes handed on by an earlier read: then none of these are good
+            int good = result.isError() ? Math.max(undecoded.position() - carried, 0) : count;
+            String problem = null;
+            for (int i = off; i < off + good && problem == null; i++) {
+                problem = check(b[i]);
                 if (problem != null) {
-                    failure = new UnreadableInputException(problem);
-                    int good = (inCharacter ? characterStart : i) - off;
-                    if (good == 0) {
-                        throw failure;
-                    }
-                    return good;
+                    good = i - off;
                 }
-                if (maxLineBytes > 0 && lineBytes > maxLineBytes) {
-                    // the lines before it were handed on long ago: a chunk is far shorter than the bound
-                    throw failure = new UnreadableInputException((csvQuotes ? "the row from line " + lineStart
-                            : "line " + lineStart) + " is longer than " + maxLineBytes + " bytes");
+            }
+            if (problem == null && result.isError()) {
+                problem = end ? "not valid UTF-8: the file ends inside a character (line " + line + ")"
+                        : "not valid UTF-8: byte 0x" + String.format("%02X", undecoded.get(undecoded.position()))
+                          + " at line " + line;
+            }
+            undecoded.compact();
+            if (problem != null) {
+                failure = new UnreadableInputException(problem);
+                if (good == 0) {
+                    throw failure;
                 }
+                return good;
             }
             return n;
         }
 
-        /** Takes one byte; returns what is wrong with it, or null. */
-        private String check(int c) {
-            if (pending > 0) {
-                if (c < nextMin || c > nextMax) {
-                    return notUtf8(c);
-                }
-                pending--;
-                nextMin = 0x80;
-                nextMax = 0xBF;
-                lineBytes++;
-                return null;
-            }
+        /** Takes one byte of UTF-8 (a line break, a quote or a separator is never part of a longer character). */
+        private String check(byte c) {
             if (c == 0) {
                 return "a NUL byte at line " + line + ": the file is not UTF-8 text (UTF-16?)";
             }
-            if (c < 0x80) {
-                count(c);
-                return null;
-            }
-            // the lead byte decides how many continuation bytes follow and which values the first one may take
-            if (c >= 0xC2 && c <= 0xDF) {
-                pending = 1;
-            } else if (c >= 0xE0 && c <= 0xEF) {
-                pending = 2;
-                nextMin = c == 0xE0 ? 0xA0 : 0x80;
-                nextMax = c == 0xED ? 0x9F : 0xBF;
-            } else if (c >= 0xF0 && c <= 0xF4) {
-                pending = 3;
-                nextMin = c == 0xF0 ? 0x90 : 0x80;
-                nextMax = c == 0xF4 ? 0x8F : 0xBF;
-            } else {
-                return notUtf8(c);
-            }
-            lineBytes++;
-            return null;
-        }
-
-        /** Counts an ASCII byte: line breaks end the line, except inside a quoted CSV value (RFC 4180). */
-        private void count(int c) {
             boolean lineBreak = c == '\n' || c == '\r';
-            if (csvQuotes) {
-                csv = switch (csv) {
-                    case FIELD_START -> c == '"' ? Csv.QUOTED : c == ' ' || c == '\t' || c == ',' || lineBreak
-                            ? Csv.FIELD_START : Csv.UNQUOTED;
-                    case UNQUOTED -> c == ',' || lineBreak ? Csv.FIELD_START : Csv.UNQUOTED;
-                    case QUOTED -> c == '"' ? Csv.QUOTE_IN_QUOTED : Csv.QUOTED;
-                    // "" is a quote inside the value; anything else closes it
-                    case QUOTE_IN_QUOTED -> c == '"' ? Csv.QUOTED : c == ',' || lineBreak ? Csv.FIELD_START
-                            : Csv.UNQUOTED;
-                };
-                lineBreak &= csv != Csv.QUOTED;
-            }
             if (c == '\n') {
                 line++;
             }
-            if (lineBreak) {
-                lineBytes = 0;
-                lineStart = line;
-            } else {
-                lineBytes++;
+            if (separator == 0) {
+                return null;
             }
-        }
-
-        private String notUtf8(int c) {
-            return "not valid UTF-8: byte 0x" + String.format("%02X", c) + " at line " + line;
+            if (quoted) {
+                // a quote closes the value, unless the next one makes it "", a quote inside the value
+                quoted = c != '"';
+                valueStart = !quoted;
+            } else if (c == '"' && valueStart) {
+                quoted = true;
+            } else if (c >= 0) {
+                valueStart = c == separator || lineBreak || valueStart && (c == ' ' || c == '\t');
+            }
+            if (lineBreak && !quoted) {
+                rowBytes = 0;
+                rowStart = line;
+            } else if (++rowBytes > maxRowBytes) {
+                return "the row from line " + rowStart + " is longer than " + maxRowBytes + " bytes";
+            }
+            return null;
         }
     }
 }

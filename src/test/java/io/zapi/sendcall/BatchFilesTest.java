@@ -175,6 +175,31 @@ class BatchFilesTest {
     }
 
     @Test
+    void aRowOverOneMebibyteIsBoundedWhateverTheSeparator() {
+        // two quoted cells of 600 KB, each with line breaks: only the whole row, quotes understood, is over the bound
+        String cell = "\"" + ("5".repeat(99) + "\n").repeat(6000) + "\"";
+        app.module().drop("long-row-semicolons.csv", "phone;id\n" + cell + ";" + cell + "\n");
+        app.module().drop("long-row-tabs.csv", "phone\tid\n" + cell + "\t" + cell + "\n");
+
+        for (String name : List.of("long-row-semicolons.csv", "long-row-tabs.csv")) {
+            JsonNode record = app.module().awaitRecord(name);
+            assertThat(record.path("error").asText()).contains("the row from line 2 is longer than 1048576 bytes");
+            await().until(() -> app.module().kept(".error", name), f -> f.size() == 1);
+        }
+    }
+
+    @Test
+    void textFarLongerThanOneReadIsCheckedAcrossCharactersSplitBetweenReads() {
+        // 60 KB of 2-, 3- and 4-byte characters: the parser's reads cut many of them in two
+        String note = "ação-€-🙂-".repeat(4000);
+        app.module().drop("long-note.json", "{\"note\": \"" + note + "\", \"phone\": \"5511977770031\"}");
+        app.module().drop("long-note.csv", "note,phone\n\"" + note + "\",5511977770032\n");
+
+        assertThat(app.module().awaitRecord("long-note.json").path("outcome").asText()).isEqualTo("success");
+        assertThat(app.module().awaitRecord("long-note.csv").path("outcome").asText()).isEqualTo("success");
+    }
+
+    @Test
     void aHeaderNamingPhoneTwiceInAnyCaseIsRejected() {
         app.module().drop("twice.csv", "phone,PHONE\n5511977770011,5511977770012\n");
 
