@@ -48,17 +48,10 @@ public class CallLedger {
 
     /** Exchange property: the request's idempotency key, when it has one. */
     public static final String KEY = "idempotencyKey";
-    /** Exchange property an input sets to name the request by its source (file hash and row, JMS message id). */
-    public static final String SOURCE_KEY = "sourceKey";
     /** Exchange property: what {@link #admit} decided. */
     public static final String ADMISSION = "admission";
     /** Exchange property of an inbox file and its rows: the file as taken, the same across a resume. */
     public static final String DROP = "inboxDrop";
-    /**
-     * Exchange property an input sets to name this very request (a row of a drop, a JMS message), so that it is not
-     * recorded a second time when it comes again after a crash (a resumed file, a redelivered message).
-     */
-    public static final String RECORDED_SOURCE = "recordedSource";
     /** Exchange property: true when the inbox file was read and reported already and only its move is left. */
     public static final String FILE_FINISHED = "inboxFileFinished";
     private static final String ENTERED = "ledgerEntered";
@@ -136,7 +129,7 @@ public class CallLedger {
         if (admission.equals("duplicate")) {
             exchange.setProperty(OutcomeRecord.DUPLICATE_OF, first);
             // named after the request when it has a source of its own: recorded again after a crash, it is the same record
-            String source = exchange.getProperty(RECORDED_SOURCE, String.class);
+            String source = RequestSource.of(exchange).recordedAs();
             exchange.setProperty(OutcomeRecord.CORRELATION_ID, source != null ? firstCorrelationId("duplicate:" + source)
                     : UUID.randomUUID().toString());
         } else {
@@ -153,7 +146,7 @@ public class CallLedger {
     public synchronized void finish(Exchange exchange) {
         String outcome = exchange.getProperty(OutcomeRecord.OUTCOME, String.class);
         String key = exchange.getProperty(KEY, String.class);
-        String source = exchange.getProperty(RECORDED_SOURCE, String.class);
+        String source = RequestSource.of(exchange).recordedAs();
         try {
             // one transaction: a request's key and its source are recorded together or not at all
             transactions.executeWithoutResult(status -> {
@@ -224,7 +217,7 @@ public class CallLedger {
      * outcome is set, for the report, and it is not handed to the pipeline again.
      */
     public synchronized boolean alreadyRecorded(Exchange exchange) {
-        String source = exchange.getProperty(RECORDED_SOURCE, String.class);
+        String source = RequestSource.of(exchange).recordedAs();
         List<String> outcome = source == null ? List.of()
                 : jdbc.queryForList("SELECT outcome FROM recorded_sources WHERE source = ?", String.class, source);
         if (outcome.isEmpty()) {
@@ -275,7 +268,7 @@ public class CallLedger {
     private static String key(Exchange exchange) {
         CallRequest request = exchange.getProperty(OutcomeRecord.CALL_REQUEST, CallRequest.class);
         String key = request != null && request.id() != null ? "id:" + request.id()
-                : exchange.getProperty(SOURCE_KEY, String.class);
+                : RequestSource.of(exchange).key();
         exchange.setProperty(KEY, key);
         return key;
     }

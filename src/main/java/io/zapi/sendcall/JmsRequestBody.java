@@ -36,8 +36,7 @@ public final class JmsRequestBody {
             return;
         }
         String name = name(exchange, message);
-        exchange.setProperty("sourceName", name);
-        exchange.setProperty(CallLedger.SOURCE_KEY, "jms:" + name);
+        exchange.setProperty(RequestSource.PROPERTY, RequestSource.jms(name));
         Destination replyTo = message.getJMSReplyTo();
         if (replyTo != null) {
             exchange.setProperty(JmsReply.REPLY_TO, replyTo);

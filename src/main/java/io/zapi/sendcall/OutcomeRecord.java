@@ -54,9 +54,6 @@ public record OutcomeRecord(
     // the exchange properties the pipeline leaves for the record
     public static final String OUTCOME = "outcome";
     public static final String CORRELATION_ID = "correlationId";
-    public static final String SOURCE_CHANNEL = "sourceChannel";
-    public static final String SOURCE_NAME = "sourceName";
-    public static final String SOURCE_INDEX = "sourceIndex";
     public static final String CALL_REQUEST = "callRequest";
     public static final String STATUS = "zapiStatus";
     public static final String RESPONSE = "zapiResponse";
@@ -86,11 +83,9 @@ public record OutcomeRecord(
         String correlationId = exchange.getProperty(CORRELATION_ID, String.class);
         CallRequest request = exchange.getProperty(CALL_REQUEST, CallRequest.class);
         Outcome outcome = Outcome.of(exchange.getProperty(OUTCOME, String.class));
+        RequestSource source = RequestSource.of(exchange);
         OutcomeRecord record = new OutcomeRecord(VERSION, outcome.label(), correlationId,
-                request != null ? request.id() : null,
-                new Source(exchange.getProperty(SOURCE_CHANNEL, String.class),
-                        exchange.getProperty(SOURCE_NAME, String.class),
-                        exchange.getProperty(SOURCE_INDEX, Integer.class)),
+                request != null ? request.id() : null, new Source(source.channel(), source.name(), source.index()),
                 request != null ? request.sendCallBody() : exchange.getProperty(RequestValidator.INPUT),
                 exchange.getProperty(STATUS, Integer.class),
                 response(exchange.getProperty(RESPONSE, String.class)),

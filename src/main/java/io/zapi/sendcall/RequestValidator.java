@@ -21,7 +21,6 @@ public class RequestValidator {
     public static final String INPUT = "zapiInput";
     /** Exchange property an input sets when its transport names the request (HTTP Idempotency-Key): it wins over
      * the body's id. */
-    public static final String TRANSPORT_ID = "requestId";
 
     static final int MAX_DURATION = 15;
     private static final int MAX_ID_LENGTH = 256;
@@ -47,7 +46,7 @@ public class RequestValidator {
         if (!request.isObject()) {
             throw new InvalidRequestException("request must be a JSON object, got " + describe(request));
         }
-        String transportId = transportId(exchange.getProperty(TRANSPORT_ID));
+        String transportId = transportId(RequestSource.of(exchange).transportId());
         JsonNode id = transportId != null ? TextNode.valueOf(transportId) : request.get("id");
         return new CallRequest(phone(request.get("phone")), callDuration(request.get("callDuration")), id(id));
     }
