@@ -113,7 +113,6 @@ public class CallLedger {
 
     private synchronized String admit(Exchange exchange, String key) {
         String first = firstCorrelationId(key);
-        exchange.setProperty(OutcomeRecord.CORRELATION_ID, first);
         String admission;
         if (jdbc.update("INSERT INTO call_keys (key, state, correlation_id, updated_at) VALUES (?, 'started', ?, ?) "
                         + "ON CONFLICT (key) DO NOTHING", key, first, Timestamps.now()) == 1) {
@@ -128,10 +127,6 @@ public class CallLedger {
         }
         if (admission.equals("duplicate")) {
             exchange.setProperty(OutcomeRecord.DUPLICATE_OF, first);
-            // named after the request when it has a source of its own: recorded again after a crash, it is the same record
-            String source = RequestSource.of(exchange).recordedAs();
-            exchange.setProperty(OutcomeRecord.CORRELATION_ID, source != null ? firstCorrelationId("duplicate:" + source)
-                    : UUID.randomUUID().toString());
         } else {
             exchange.setProperty(ENTERED, true);
         }
@@ -271,6 +266,22 @@ public class CallLedger {
                 : RequestSource.of(exchange).key();
         exchange.setProperty(KEY, key);
         return key;
+    }
+
+    /**
+     * The record's correlationId, the one rule for it: the request first handled with a key gets one derived from the
+     * key, so that duplicates can point at it; a duplicate with a source of its own (a row of a file as taken, a JMS
+     * message) one derived from that source, so that recorded again after a crash it is the same record; any other
+     * request (no key, or rejected before it had one) a random one.
+     */
+    static String correlationId(Exchange exchange) {
+        String admission = exchange.getProperty(ADMISSION, String.class);
+        String key = exchange.getProperty(KEY, String.class);
+        String source = RequestSource.of(exchange).recordedAs();
+        if ("duplicate".equals(admission)) {
+            return source != null ? firstCorrelationId("duplicate:" + source) : UUID.randomUUID().toString();
+        }
+        return admission != null && key != null ? firstCorrelationId(key) : UUID.randomUUID().toString();
     }
 
     /** The first request with a key gets a correlation id derived from it, so a duplicate can point at it. */

@@ -80,7 +80,8 @@ public record OutcomeRecord(
      * where it goes (property {@link #RECORD_URI}).
      */
     public static void build(Exchange exchange) throws JsonProcessingException {
-        String correlationId = exchange.getProperty(CORRELATION_ID, String.class);
+        String correlationId = CallLedger.correlationId(exchange);
+        exchange.setProperty(CORRELATION_ID, correlationId);
         CallRequest request = exchange.getProperty(CALL_REQUEST, CallRequest.class);
         Outcome outcome = Outcome.of(exchange.getProperty(OUTCOME, String.class));
         RequestSource source = RequestSource.of(exchange);
