@@ -59,7 +59,7 @@ class OutcomesRouteTest {
     @Test
     void theRecordGoesToItsOutcomesUriAsAOneWayMessage() throws Exception {
         successRecords.expectedMessageCount(1);
-        successRecords.expectedHeaderReceived(Exchange.FILE_NAME, "correlation-1.json");
+        successRecords.expectedHeaderReceived(Exchange.FILE_NAME, CallLedger.firstCorrelationId("id:request-correlation-1") + ".json");
         successRecords.expectedHeaderReceived(Exchange.CONTENT_TYPE, "application/json");
         successRecords.expectedExchangePattern(ExchangePattern.InOnly);
         failedRecords.expectedMessageCount(0);
@@ -70,7 +70,7 @@ class OutcomesRouteTest {
         assertThat(done.getException()).isNull();
         JsonNode record = Json.MAPPER.readTree(successRecords.getExchanges().get(0).getMessage().getBody(String.class));
         assertThat(record.path("outcome").asText()).isEqualTo("success");
-        assertThat(record.path("correlationId").asText()).isEqualTo("correlation-1");
+        assertThat(record.path("correlationId").asText()).isEqualTo(CallLedger.firstCorrelationId("id:request-correlation-1"));
         assertThat(record.path("id").asText()).isEqualTo("request-correlation-1");
         assertThat(record.path("request").path("phone").asText()).isEqualTo("5511922220001");
         assertThat(record.path("status").asInt()).isEqualTo(200);
@@ -110,11 +110,11 @@ class OutcomesRouteTest {
         // taken now: written once, as it was made, under its own name
         failedRecords.reset();
         failedRecords.expectedMessageCount(1);
-        failedRecords.expectedHeaderReceived(Exchange.FILE_NAME, "correlation-2.json");
+        failedRecords.expectedHeaderReceived(Exchange.FILE_NAME, CallLedger.firstCorrelationId("id:request-correlation-2") + ".json");
         assertThat(writePending()).isEqualTo(1);
         failedRecords.assertIsSatisfied();
         JsonNode record = Json.MAPPER.readTree(failedRecords.getExchanges().get(0).getMessage().getBody(String.class));
-        assertThat(record.path("correlationId").asText()).isEqualTo("correlation-2");
+        assertThat(record.path("correlationId").asText()).isEqualTo(CallLedger.firstCorrelationId("id:request-correlation-2"));
         assertThat(record.has(PendingRecords.PENDING)).isFalse();
 
         // and not again
@@ -134,10 +134,11 @@ class OutcomesRouteTest {
         Exchange exchange = new DefaultExchange(recordOutcome.getCamelContext());
         exchange.setPattern(ExchangePattern.InOut);
         exchange.setProperty("outcome", outcome);
-        exchange.setProperty("correlationId", correlationId);
+        // admitted by the ledger under its id: the record's correlationId derives from that key
+        exchange.setProperty(CallLedger.ADMISSION, "new");
+        exchange.setProperty(CallLedger.KEY, "id:request-" + correlationId);
         exchange.setProperty("callRequest", new CallRequest("5511922220001", 5, "request-" + correlationId));
-        exchange.setProperty("sourceChannel", "http");
-        exchange.setProperty("sourceName", "route-test");
+        exchange.setProperty(RequestSource.PROPERTY, new RequestSource("http", "route-test", null, null, null, null));
         exchange.setProperty("zapiStatus", 200);
         exchange.setProperty("attempts", 1);
         // a file input's headers must not name the record's file
