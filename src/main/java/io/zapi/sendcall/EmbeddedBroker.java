@@ -27,6 +27,8 @@ import org.apache.activemq.artemis.core.transaction.Transaction;
 import org.apache.activemq.artemis.spi.core.protocol.RemotingConnection;
 import org.apache.activemq.artemis.spi.core.remoting.Acceptor;
 import org.apache.activemq.artemis.utils.UUIDGenerator;
+import org.apache.camel.CamelContext;
+import org.apache.camel.spi.PropertiesComponent;
 import org.apache.camel.support.service.ServiceSupport;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -67,6 +69,25 @@ public final class EmbeddedBroker extends ServiceSupport {
         this.port = port;
         this.directory = directory.toAbsolutePath();
         this.queue = queue;
+    }
+
+    /**
+     * Starts the broker the settings describe before any route is built, so that a port or data folder it cannot have
+     * stops the start-up with a plain message; stopped with the context, after the routes. {@code closeClientsFirst}
+     * closes the module's own connections (bound before, so there to be closed before the broker goes).
+     */
+    static EmbeddedBroker startIn(CamelContext context, String inVmUrl, Runnable closeClientsFirst) throws Exception {
+        PropertiesComponent properties = context.getPropertiesComponent();
+        // SettingsCheck has refused a port that is not a number from 1 to 65535
+        int port = Integer.parseInt(Settings.getOr(properties, ModuleConfiguration.JMS_EMBEDDED_PORT, "61616"));
+        EmbeddedBroker broker = new EmbeddedBroker(inVmUrl,
+                Settings.getOr(properties, ModuleConfiguration.JMS_EMBEDDED_HOST, "127.0.0.1"), port,
+                Path.of(Settings.get(properties, ModuleConfiguration.DATA_DIR)).resolve("broker"),
+                Settings.getOr(properties, ModuleConfiguration.JMS_QUEUE, "send-call"));
+        broker.closeFirst(closeClientsFirst);
+        broker.start();
+        context.addService(broker, true, true);
+        return broker;
     }
 
     /** Closes the module's own connections before the broker stops, rather than have the broker cut them. */

@@ -7,6 +7,7 @@ import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -17,6 +18,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 /** zapi.sandbox=true: no account, no real call, and a simulator that behaves as Z-API's document says. */
@@ -75,6 +77,30 @@ class SandboxTest {
             }
             assertThat(quickStart.recordsOf("sample.json")).extracting(r -> r.path("outcome").asText())
                     .containsExactly("success", "success");
+        }
+    }
+
+    /** Camel Main's own switch for a profile turns the sandbox on as zapi.sandbox=true does. */
+    @Test
+    void theSandboxProfileOfCamelMainIsTheSameSwitch(@TempDir Path profileData) throws Exception {
+        try (ModuleProcess profiled = ModuleProcess.start(Map.of("zapi.data-dir", profileData.toString(),
+                "camel.main.profile", "sandbox"), Map.of())) {
+            await().atMost(Duration.ofSeconds(60)).until(() -> profiled.output().contains(") started in"));
+            assertThat(profiled.output()).contains("SANDBOX MODE").doesNotContain("Missing setting");
+        }
+    }
+
+    /**
+     * A Z-API address the user set (here an override, as -D or env would be) is not replaced behind their back: the
+     * sandbox refuses to start rather than send calls somewhere the user did not mean.
+     */
+    @Test
+    void aZapiAddressOfTheUsersOwnIsNotReplacedBySandboxMode(@TempDir Path ownData) {
+        try (ZapiStub zapi = new ZapiStub()) {
+            assertThatThrownBy(() -> RunningModule.start(zapi.baseUrl(), ownData, Map.of("zapi.sandbox", "true")))
+                    .rootCause().isInstanceOf(StartupException.class)
+                    .hasMessageContaining("zapi.base-url (env ZAPI_BASE_URL) is set to " + zapi.baseUrl())
+                    .hasMessageContaining("zapi.sandbox");
         }
     }
 
