@@ -14,6 +14,13 @@ import org.apache.camel.spi.PropertiesComponent;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import io.zapi.sendcall.runtime.EarlySettings;
+import io.zapi.sendcall.runtime.ModuleConfiguration;
+import io.zapi.sendcall.runtime.SandboxMode;
+import io.zapi.sendcall.runtime.Secrets;
+import io.zapi.sendcall.runtime.StartupChecks;
+import io.zapi.sendcall.runtime.StartupException;
+
 /** Starts the module from the project root: routes from routes/*.yaml, settings from application.properties. */
 public final class ZapiSendCall {
 

@@ -55,6 +55,10 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 import org.slf4j.LoggerFactory;
 
+import io.zapi.sendcall.jms.EmbeddedBroker;
+import io.zapi.sendcall.pipeline.Json;
+import io.zapi.sendcall.runtime.MaskingPatternLayout;
+
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 

@@ -31,6 +31,11 @@ import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.slf4j.LoggerFactory;
 
+import io.zapi.sendcall.pipeline.Json;
+import io.zapi.sendcall.runtime.ModuleConfiguration;
+import io.zapi.sendcall.runtime.SecretMasking;
+import io.zapi.sendcall.runtime.StartupException;
+
 import static com.github.tomakehurst.wiremock.client.WireMock.aResponse;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;

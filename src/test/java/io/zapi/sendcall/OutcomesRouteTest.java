@@ -17,6 +17,13 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 
+import io.zapi.sendcall.pipeline.CallLedger;
+import io.zapi.sendcall.pipeline.CallRequest;
+import io.zapi.sendcall.pipeline.Json;
+import io.zapi.sendcall.pipeline.RequestSource;
+import io.zapi.sendcall.records.PendingRecords;
+import io.zapi.sendcall.runtime.ModuleConfiguration;
+
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**

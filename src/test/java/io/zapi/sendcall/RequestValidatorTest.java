@@ -2,6 +2,9 @@ package io.zapi.sendcall;
 
 import org.junit.jupiter.api.Test;
 
+import io.zapi.sendcall.pipeline.RequestValidator;
+import io.zapi.sendcall.runtime.StartupException;
+
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /** Settings the validator refuses at start-up. */

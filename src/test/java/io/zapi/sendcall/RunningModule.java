@@ -17,6 +17,10 @@ import com.fasterxml.jackson.databind.JsonNode;
 import org.apache.camel.CamelContext;
 import org.apache.camel.main.Main;
 
+import io.zapi.sendcall.jms.EmbeddedBroker;
+import io.zapi.sendcall.pipeline.Json;
+import io.zapi.sendcall.runtime.ModuleConfiguration;
+
 import static org.awaitility.Awaitility.await;
 
 /**

@@ -15,6 +15,11 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 
+import io.zapi.sendcall.pipeline.CallLedger;
+import io.zapi.sendcall.pipeline.CallRequest;
+import io.zapi.sendcall.pipeline.RequestSource;
+import io.zapi.sendcall.runtime.ModuleConfiguration;
+
 import static com.github.tomakehurst.wiremock.client.WireMock.aResponse;
 import static org.assertj.core.api.Assertions.assertThat;
 

@@ -1,9 +1,0 @@
-package io.zapi.sendcall;
-
-/** The module cannot start as configured; the message tells the user what to set or fix. */
-public class StartupException extends RuntimeException {
-
-    public StartupException(String message) {
-        super(message);
-    }
-}

@@ -1,0 +1,40 @@
+package io.zapi.sendcall.http;
+
+import io.swagger.v3.oas.annotations.media.Schema;
+import io.swagger.v3.oas.annotations.media.Schema.RequiredMode;
+
+/**
+ * What the HTTP API's OpenAPI document says about its bodies (the REST DSL's type, outType and responseModel point
+ * here, and to {@link OutcomeRecord}, the record itself). Descriptions only: the module reads requests with
+ * {@link RequestValidator}, never through these types.
+ */
+public final class HttpApiSchema {
+
+    private HttpApiSchema() {
+    }
+
+    @Schema(name = "SendCallRequest", description = "One call to place. Unknown fields are ignored; a duplicated key "
+                                                    + "is rejected.")
+    public record SendCallRequest(
+            @Schema(requiredMode = RequiredMode.REQUIRED, example = "+55 (11) 99999-9999",
+                    description = "Country code, area code and number; a string or a whole number. Spaces, '+', '-', "
+                                  + "'.' and parentheses are removed, 10 to 15 digits must remain.")
+            String phone,
+            @Schema(minimum = "1", maximum = "15", example = "7",
+                    description = "Whole seconds, 1 to 15; 7, \"7\" and 7.0 are accepted. Absent: "
+                                  + "zapi.default-call-duration.")
+            Integer callDuration,
+            @Schema(maxLength = 256, example = "order-1",
+                    description = "Your own reference, copied into the record and never sent to Z-API. An "
+                                  + "Idempotency-Key header takes its place.")
+            String id) {
+    }
+
+    @Schema(name = "Error", description = "Why the request was not taken: nothing was sent and no record written")
+    public record HttpError(
+            @Schema(requiredMode = RequiredMode.REQUIRED, example = "UNAUTHORIZED")
+            String error,
+            @Schema(requiredMode = RequiredMode.REQUIRED, example = "missing or wrong X-API-Key header")
+            String message) {
+    }
+}

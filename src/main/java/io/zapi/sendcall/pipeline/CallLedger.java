@@ -1,0 +1,338 @@
+package io.zapi.sendcall.pipeline;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+
+import javax.sql.DataSource;
+
+import org.apache.camel.Exchange;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.beans.factory.DisposableBean;
+import org.springframework.dao.DataAccessException;
+import org.springframework.jdbc.core.JdbcTemplate;
+import org.springframework.jdbc.datasource.DataSourceTransactionManager;
+import org.springframework.transaction.TransactionException;
+import org.springframework.transaction.support.TransactionTemplate;
+
+import io.zapi.sendcall.records.Outcome;
+import io.zapi.sendcall.records.OutcomeRecord;
+import io.zapi.sendcall.records.PendingRecords;
+import io.zapi.sendcall.records.Timestamps;
+
+/**
+ * What the module has done, so that no call is placed twice and no request is recorded twice: across inputs,
+ * re-dropped files, JMS redeliveries and restarts. One embedded SQLite database under zapi.data-dir with three tables:
+ * <ul>
+ *   <li>{@code call_keys}: a request's idempotency key, claimed ({@code started}) before its call and {@code done}
+ *   with its outcome once its record is written;</li>
+ *   <li>{@code recorded_sources}: which requests (a row of an inbox file as taken, a JMS message) already have their
+ *   record, so that one that comes again after a crash (a resumed file, a redelivery) is not recorded twice;</li>
+ *   <li>{@code inbox_files}: the inbox files being read, so that one cut short is resumed as the same drop;</li>
+ *   <li>{@code pending_records}: records whose endpoint did not take them (a full disk, a read-only folder), kept
+ *   until it does ({@link PendingRecords}).</li>
+ * </ul>
+ * Camel's JdbcMessageIdRepository holds a key and nothing else; the ledger needs a key's state and outcome, and a
+ * claim decided by one atomic insert-if-absent, hence these tables of its own. One connection, one writer at a time:
+ * SQLite's own model.
+ * <p>
+ * A key started but never done was in flight when the module died: its call may have been placed. By default it is
+ * not sent again but recorded as failed; zapi.resend-interrupted=true sends it again.
+ */
+public class CallLedger {
+
+    /** Exchange property: the request's idempotency key, when it has one. */
+    public static final String KEY = "idempotencyKey";
+    /** Exchange property: what {@link #admit} decided. */
+    public static final String ADMISSION = "admission";
+    /** Exchange property of an inbox file and its rows: the file as taken, the same across a resume. */
+    public static final String DROP = "inboxDrop";
+    /** Exchange property: true when the inbox file was read and reported already and only its move is left. */
+    public static final String FILE_FINISHED = "inboxFileFinished";
+    private static final String ENTERED = "ledgerEntered";
+    private static final Logger LOG = LoggerFactory.getLogger(CallLedger.class);
+
+    private static final List<String> SCHEMA = List.of(
+            "CREATE TABLE IF NOT EXISTS call_keys (key TEXT PRIMARY KEY, state TEXT NOT NULL, outcome TEXT, "
+            + "correlation_id TEXT NOT NULL, updated_at TEXT NOT NULL)",
+            "CREATE TABLE IF NOT EXISTS inbox_files (name TEXT PRIMARY KEY, hash TEXT NOT NULL, taken_at TEXT NOT NULL, "
+            + "identity TEXT, kept_in TEXT)",
+            "CREATE TABLE IF NOT EXISTS recorded_sources (source TEXT PRIMARY KEY, outcome TEXT NOT NULL)",
+            "CREATE TABLE IF NOT EXISTS pending_records (correlation_id TEXT PRIMARY KEY, uri TEXT NOT NULL, "
+            + "file_name TEXT, body TEXT NOT NULL, reason TEXT, parked_at TEXT NOT NULL)");
+
+    private final DataSource database;
+    private final JdbcTemplate jdbc;
+    private final TransactionTemplate transactions;
+    private final boolean resendInterrupted;
+    private final Map<String, Path> recordFolders;
+    /** Keys the last run left started but not done: their calls may have been placed. */
+    private final Set<String> interrupted = ConcurrentHashMap.newKeySet();
+
+    /** @param recordFolders the folder of each outcome whose records are files, by outcome name */
+    public CallLedger(DataSource database, boolean resendInterrupted, Map<String, Path> recordFolders) {
+        this.database = database;
+        this.jdbc = new JdbcTemplate(database);
+        this.transactions = new TransactionTemplate(new DataSourceTransactionManager(database));
+        this.resendInterrupted = resendInterrupted;
+        this.recordFolders = recordFolders;
+    }
+
+    public synchronized void open() {
+        SCHEMA.forEach(jdbc::execute);
+        migrateCamelRepositories();
+        interrupted.addAll(jdbc.queryForList("SELECT key FROM call_keys WHERE state = 'started'", String.class));
+    }
+
+    public synchronized void close() {
+        if (database instanceof DisposableBean connection) {
+            try {
+                connection.destroy();
+            } catch (Exception e) {
+                LOG.warn("The ledger database did not close cleanly: {}", e.getMessage());
+            }
+        }
+    }
+
+    /**
+     * Decides what becomes of a validated request: {@code new} (call it), {@code duplicate} (already handled, or in
+     * flight right now), {@code skip} (in flight when the module died, and its record was written then: nothing to
+     * do), {@code interrupted} (in flight when the module died: record it as failed) or {@code resend}.
+     */
+    public String admit(Exchange exchange) {
+        String key = key(exchange);
+        String admission = key == null ? "new" : admit(exchange, key);
+        exchange.setProperty(ADMISSION, admission);
+        return admission;
+    }
+
+    private synchronized String admit(Exchange exchange, String key) {
+        String first = firstCorrelationId(key);
+        String admission;
+        if (jdbc.update("INSERT INTO call_keys (key, state, correlation_id, updated_at) VALUES (?, 'started', ?, ?) "
+                        + "ON CONFLICT (key) DO NOTHING", key, first, Timestamps.now()) == 1) {
+            admission = "new";
+        } else if (!interrupted.remove(key)) {
+            admission = "duplicate";
+        } else if (recordedOutcome(first) != null) {
+            admission = "skip";
+            exchange.setProperty(OutcomeRecord.OUTCOME, recordedOutcome(first));
+        } else {
+            admission = resendInterrupted ? "resend" : "interrupted";
+        }
+        if (admission.equals("duplicate")) {
+            exchange.setProperty(OutcomeRecord.DUPLICATE_OF, first);
+        } else {
+            exchange.setProperty(ENTERED, true);
+        }
+        return admission;
+    }
+
+    /**
+     * Once the record is written (or kept pending): the request's key is done with its outcome, and an inbox row is
+     * marked recorded. A ledger that cannot be written now is logged, not thrown: the record exists, and a key left
+     * started is found with its record at the next start.
+     */
+    public synchronized void finish(Exchange exchange) {
+        String outcome = exchange.getProperty(OutcomeRecord.OUTCOME, String.class);
+        String key = exchange.getProperty(KEY, String.class);
+        String source = RequestSource.of(exchange).recordedAs();
+        try {
+            // one transaction: a request's key and its source are recorded together or not at all
+            transactions.executeWithoutResult(status -> {
+                if (key != null && exchange.getProperty(ENTERED, false, Boolean.class)) {
+                    jdbc.update("UPDATE call_keys SET state = 'done', outcome = ?, updated_at = ? WHERE key = ?",
+                            outcome, Timestamps.now(), key);
+                }
+                if (source != null) {
+                    jdbc.update("INSERT INTO recorded_sources (source, outcome) VALUES (?, ?) ON CONFLICT DO NOTHING",
+                            source, outcome);
+                }
+            });
+        } catch (DataAccessException | TransactionException e) {
+            LOG.warn("The ledger could not mark correlationId={} done (its record is written): {}",
+                    exchange.getProperty(OutcomeRecord.CORRELATION_ID), e.getMostSpecificCause().getMessage());
+        }
+    }
+
+    /**
+     * An inbox file is taken: returns the drop it belongs to, {@code <taken at>|<name>}. The file of the same name and
+     * content that was cut short earlier (a crash, a shutdown, a failure) is the same drop, resumed; any other file (a
+     * new name, or new content under an old name) is a new drop. Identical files under other names are other drops:
+     * their rows are duplicates of the first one's, never taken for rows already recorded.
+     */
+    public synchronized String takeFile(Exchange exchange) {
+        String name = exchange.getMessage().getHeader(Exchange.FILE_NAME, String.class);
+        String hash = exchange.getProperty("fileHash", String.class);
+        String identity = identity(exchange.getMessage().getHeader(Exchange.FILE_PATH, String.class));
+        List<Map<String, Object>> earlier = jdbc.queryForList(
+                "SELECT taken_at, identity, kept_in FROM inbox_files WHERE name = ? AND hash = ?", name, hash);
+        boolean same = !earlier.isEmpty() && identity.equals(earlier.get(0).get("identity"));
+        Object keptIn = earlier.isEmpty() ? null : earlier.get(0).get("kept_in");
+        if (same && keptIn != null) {
+            // read and reported already, but still here: its move to .done or .error failed (a full or read-only
+            // disk). Read again it would be recorded again; it is only moved, once that works.
+            exchange.setProperty(FILE_FINISHED, true);
+            exchange.setProperty("inboxFolder", keptIn);
+        }
+        if (!earlier.isEmpty() && (same || keptIn == null)) {
+            return earlier.get(0).get("taken_at") + "|" + name;
+        }
+        String takenAt = Timestamps.now();
+        jdbc.update("INSERT INTO inbox_files (name, hash, taken_at, identity) VALUES (?, ?, ?, ?) ON CONFLICT (name) "
+                    + "DO UPDATE SET hash = excluded.hash, taken_at = excluded.taken_at, identity = excluded.identity, "
+                    + "kept_in = NULL", name, hash, takenAt, identity);
+        return takenAt + "|" + name;
+    }
+
+    /** Which file on disk this is (device and inode, time, size): a new copy of the same content is another file. */
+    private static String identity(String path) {
+        try {
+            BasicFileAttributes attributes = Files.readAttributes(Path.of(path), BasicFileAttributes.class,
+                    LinkOption.NOFOLLOW_LINKS);
+            return attributes.fileKey() + "|" + attributes.lastModifiedTime().toMillis() + "|" + attributes.size();
+        } catch (IOException e) {
+            return "unknown";
+        }
+    }
+
+    /** When the drop's file was first taken: it names the kept original and the report, across a resume. */
+    public java.util.Date fileTakenAt(Exchange exchange) {
+        String drop = exchange.getProperty(DROP, String.class);
+        return java.util.Date.from(Instant.parse(drop.substring(0, drop.indexOf('|'))));
+    }
+
+    /**
+     * True when this request (a row of a resumed file, a redelivered JMS message) already has its record; then its
+     * outcome is set, for the report, and it is not handed to the pipeline again.
+     */
+    public synchronized boolean alreadyRecorded(Exchange exchange) {
+        String source = RequestSource.of(exchange).recordedAs();
+        List<String> outcome = source == null ? List.of()
+                : jdbc.queryForList("SELECT outcome FROM recorded_sources WHERE source = ?", String.class, source);
+        if (outcome.isEmpty()) {
+            return false;
+        }
+        exchange.setProperty(OutcomeRecord.OUTCOME, outcome.get(0));
+        return true;
+    }
+
+    /**
+     * The file is read to its end and reported: its rows are no longer needed. The file itself is remembered as
+     * finished until another file takes its name, so that it is not read again should its move fail.
+     */
+    public synchronized void finishFile(Exchange exchange) {
+        String drop = exchange.getProperty(DROP, String.class);
+        String rows = "row:" + drop + ":";
+        jdbc.update("DELETE FROM recorded_sources WHERE substr(source, 1, ?) = ?", rows.length(), rows);
+        jdbc.update("UPDATE inbox_files SET kept_in = ? WHERE name = ? AND taken_at = ?",
+                exchange.getProperty("inboxFolder", ".done", String.class), drop.substring(drop.indexOf('|') + 1),
+                drop.substring(0, drop.indexOf('|')));
+    }
+
+    /** Keeps a record its endpoint did not take, to be written later; false if the ledger cannot keep it either. */
+    public synchronized boolean park(PendingRecords.Pending record) {
+        try {
+            jdbc.update("INSERT INTO pending_records (correlation_id, uri, file_name, body, reason, parked_at) "
+                        + "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING", record.correlationId(), record.uri(),
+                    record.fileName(), record.body(), record.reason(), Timestamps.now());
+            return true;
+        } catch (DataAccessException e) {
+            LOG.warn("The ledger cannot keep the pending record correlationId={} either: {}", record.correlationId(),
+                    e.getMostSpecificCause().getMessage());
+            return false;
+        }
+    }
+
+    public synchronized List<PendingRecords.Pending> pendingRecords(int max) {
+        return jdbc.query("SELECT correlation_id, uri, file_name, body, reason FROM pending_records "
+                          + "ORDER BY parked_at LIMIT ?", (row, i) -> new PendingRecords.Pending(
+                row.getString(1), row.getString(2), row.getString(3), row.getString(4), row.getString(5)), max);
+    }
+
+    public synchronized void recordWritten(String correlationId) {
+        jdbc.update("DELETE FROM pending_records WHERE correlation_id = ?", correlationId);
+    }
+
+    /** The request's own id wins; else what its source says (file hash and row, JMS message id); else none. */
+    private static String key(Exchange exchange) {
+        CallRequest request = exchange.getProperty(OutcomeRecord.CALL_REQUEST, CallRequest.class);
+        String key = request != null && request.id() != null ? "id:" + request.id()
+                : RequestSource.of(exchange).key();
+        exchange.setProperty(KEY, key);
+        return key;
+    }
+
+    /**
+     * The record's correlationId, the one rule for it: the request first handled with a key gets one derived from the
+     * key, so that duplicates can point at it; a duplicate with a source of its own (a row of a file as taken, a JMS
+     * message) one derived from that source, so that recorded again after a crash it is the same record; any other
+     * request (no key, or rejected before it had one) a random one.
+     */
+    public static String correlationId(Exchange exchange) {
+        String admission = exchange.getProperty(ADMISSION, String.class);
+        String key = exchange.getProperty(KEY, String.class);
+        String source = RequestSource.of(exchange).recordedAs();
+        if ("duplicate".equals(admission)) {
+            return source != null ? firstCorrelationId("duplicate:" + source) : UUID.randomUUID().toString();
+        }
+        return admission != null && key != null ? firstCorrelationId(key) : UUID.randomUUID().toString();
+    }
+
+    /** The first request with a key gets a correlation id derived from it, so a duplicate can point at it. */
+    public static String firstCorrelationId(String key) {
+        return UUID.nameUUIDFromBytes(("zapi-send-call:" + key).getBytes(StandardCharsets.UTF_8)).toString();
+    }
+
+    /** The module died between writing the record and marking the key done: the record is there, in its folder. */
+    private String recordedOutcome(String correlationId) {
+        for (Map.Entry<String, Path> folder : recordFolders.entrySet()) {
+            if (Files.exists(folder.getValue().resolve(correlationId + ".json"))) {
+                return folder.getKey();
+            }
+        }
+        List<String> pending = jdbc.queryForList("SELECT body FROM pending_records WHERE file_name = ?",
+                String.class, correlationId + ".json");
+        try {
+            return pending.isEmpty() ? null : Json.MAPPER.readTree(pending.get(0)).path("outcome").asText();
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            return Outcome.FAILED.label();
+        }
+    }
+
+    /**
+     * Versions before 1.1 kept their keys in Camel's JdbcMessageIdRepository table: the keys done and started there
+     * are taken over once, so that nothing handled before the upgrade is called again.
+     */
+    private void migrateCamelRepositories() {
+        if (jdbc.queryForList("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'CAMEL_MESSAGEPROCESSED'",
+                String.class).isEmpty()) {
+            return;
+        }
+        List<String> done = jdbc.queryForList(
+                "SELECT messageId FROM CAMEL_MESSAGEPROCESSED WHERE processorName = 'done'", String.class);
+        List<String> started = jdbc.queryForList(
+                "SELECT messageId FROM CAMEL_MESSAGEPROCESSED WHERE processorName = 'started'", String.class);
+        String now = Timestamps.now();
+        for (String key : done) {
+            jdbc.update("INSERT INTO call_keys (key, state, correlation_id, updated_at) VALUES (?, 'done', ?, ?) "
+                        + "ON CONFLICT (key) DO NOTHING", key, firstCorrelationId(key), now);
+        }
+        for (String key : started) {
+            jdbc.update("INSERT INTO call_keys (key, state, correlation_id, updated_at) VALUES (?, 'started', ?, ?) "
+                        + "ON CONFLICT (key) DO NOTHING", key, firstCorrelationId(key), now);
+        }
+        jdbc.execute("DROP TABLE CAMEL_MESSAGEPROCESSED");
+        LOG.info("Ledger: took over {} keys from the earlier ledger format", done.size() + started.size());
+    }
+}

@@ -1,0 +1,57 @@
+package io.zapi.sendcall.pipeline;
+
+import org.apache.camel.Exchange;
+
+import io.zapi.sendcall.inbox.FileReport;
+import io.zapi.sendcall.inbox.RequestRow;
+
+/**
+ * Where a request came from: what an input hands the pipeline beside the request itself, set by the input in one
+ * step (exchange property {@link #PROPERTY}). The record's {@code source} is made from it, and the ledger names the
+ * request by it.
+ *
+ * @param channel     file, http or jms
+ * @param name        the inbox file's name, the HTTP Idempotency-Key (else the exchange id), the JMS message's name
+ * @param index       the request's 1-based place in a file holding several; else null
+ * @param key         names a request that has no id of its own, for idempotency (the file's content and the row,
+ *                    the JMS message); null when the transport names nothing (HTTP)
+ * @param transportId an id the transport gave (the Idempotency-Key header, as received), which takes the place of
+ *                    the body's id; null when none
+ * @param recordedAs  this very request (a row of a file as taken, a JMS message): coming again after a crash (a
+ *                    resumed file, a redelivery) it keeps its record instead of getting another; null for HTTP
+ */
+public record RequestSource(String channel, String name, Integer index, String key, Object transportId,
+                            String recordedAs) {
+
+    /** The exchange property holding it. */
+    public static final String PROPERTY = "source";
+    private static final String IDEMPOTENCY_KEY = "Idempotency-Key";
+
+    /** A POST /send-call: named by its Idempotency-Key when it has one. */
+    public static RequestSource http(Exchange exchange) {
+        Object idempotencyKey = exchange.getMessage().getHeader(IDEMPOTENCY_KEY);
+        String name = idempotencyKey != null ? exchange.getMessage().getHeader(IDEMPOTENCY_KEY, String.class)
+                : exchange.getExchangeId();
+        return new RequestSource("http", name, null, null, idempotencyKey, null);
+    }
+
+    /** One row of an inbox file: named by the file's content and its place in it, and by the file as taken. */
+    public static RequestSource fileRow(Exchange exchange) {
+        Integer index = exchange.getMessage().getBody(RequestRow.class).index();
+        String drop = exchange.getProperty(CallLedger.DROP, String.class);
+        return new RequestSource("file", exchange.getProperty(FileReport.FILE, String.class), index,
+                "file:" + exchange.getProperty("fileHash", String.class) + ":" + index, null,
+                drop != null ? "row:" + drop + ":" + index : null);
+    }
+
+    /** A JMS message, by its name (see {@link JmsRequestBody}): a redelivery is the same request. */
+    public static RequestSource jms(String name) {
+        return new RequestSource("jms", name, null, "jms:" + name, null, "jms:" + name);
+    }
+
+    /** The source of the request on this exchange, or an empty one when no input set it. */
+    public static RequestSource of(Exchange exchange) {
+        RequestSource source = exchange.getProperty(PROPERTY, RequestSource.class);
+        return source != null ? source : new RequestSource(null, null, null, null, null, null);
+    }
+}

@@ -1,0 +1,67 @@
+package io.zapi.sendcall.runtime;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+import org.apache.camel.CamelContext;
+import org.apache.camel.spi.PropertiesComponent;
+import org.apache.camel.support.service.ServiceSupport;
+import org.sqlite.SQLiteConfig;
+import org.sqlite.SQLiteDataSource;
+import org.springframework.jdbc.datasource.SingleConnectionDataSource;
+
+import io.zapi.sendcall.pipeline.CallLedger;
+import io.zapi.sendcall.records.PendingRecords;
+
+/**
+ * The idempotency ledger, on an embedded SQLite database under zapi.data-dir, opened before any route is built and
+ * bound as {@code callLedger}, with the {@code pendingRecords} it keeps; closed with the context.
+ */
+final class LedgerStartup {
+
+    private LedgerStartup() {
+    }
+
+    static void start(CamelContext context) throws Exception {
+        PropertiesComponent properties = context.getPropertiesComponent();
+        Path folder = Path.of(Settings.get(properties, ModuleConfiguration.DATA_DIR)).toAbsolutePath()
+                .resolve("ledger");
+        Files.createDirectories(folder);
+        // WAL journal, synchronous NORMAL: a commit is in the operating system's hands when add() returns, so a key
+        // survives kill -9 of the module (not a power cut before the next checkpoint), at a small write per commit
+        SQLiteConfig config = new SQLiteConfig();
+        config.setJournalMode(SQLiteConfig.JournalMode.WAL);
+        config.setSynchronous(SQLiteConfig.SynchronousMode.NORMAL);
+        config.setBusyTimeout(30_000);
+        SQLiteDataSource sqlite = new SQLiteDataSource(config);
+        sqlite.setUrl("jdbc:sqlite:" + folder.resolve("calls.db"));
+        // one connection for the ledger, which uses it one call at a time
+        SingleConnectionDataSource database = new SingleConnectionDataSource(sqlite.getConnection(), true);
+        CallLedger ledger = new CallLedger(database, Settings.isTrue(properties, "zapi.resend-interrupted"),
+                recordFolders(properties));
+        ledger.open();
+        context.getRegistry().bind("callLedger", ledger);
+        context.getRegistry().bind("pendingRecords", new PendingRecords(context, ledger));
+        // closed with the context, not with a route that uses it: a route stopped and started again keeps its ledger
+        context.addService(new ServiceSupport() {
+            @Override
+            protected void doStop() {
+                ledger.close();
+            }
+        }, true, true);
+    }
+
+    /** The folder of each outcome whose records are files: where the ledger finds a record already written. */
+    private static Map<String, Path> recordFolders(PropertiesComponent properties) {
+        Map<String, Path> recordFolders = new LinkedHashMap<>();
+        for (String outcome : ModuleConfiguration.OUTCOMES) {
+            String uri = Settings.get(properties, "zapi.outcome." + outcome + "-uri");
+            if (uri != null && uri.startsWith("file:")) {
+                recordFolders.put(outcome, Path.of(uri.substring("file:".length()).replaceFirst("\\?.*", "")));
+            }
+        }
+        return recordFolders;
+    }
+}

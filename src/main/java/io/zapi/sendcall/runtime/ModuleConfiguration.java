@@ -1,0 +1,201 @@
+package io.zapi.sendcall.runtime;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+import jakarta.jms.ConnectionFactory;
+import org.apache.activemq.artemis.jms.client.ActiveMQConnectionFactory;
+import org.apache.camel.BindToRegistry;
+import org.apache.camel.CamelConfiguration;
+import org.apache.camel.CamelContext;
+import org.apache.camel.CamelContextAware;
+import org.apache.camel.PropertyInject;
+import org.apache.camel.spi.PropertiesComponent;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.jms.connection.CachingConnectionFactory;
+
+import io.zapi.sendcall.http.HttpApiKey;
+import io.zapi.sendcall.http.HttpServerConnections;
+import io.zapi.sendcall.http.HttpServerErrors;
+import io.zapi.sendcall.inbox.FileReport;
+import io.zapi.sendcall.inbox.RequestFiles;
+import io.zapi.sendcall.jms.EmbeddedBroker;
+import io.zapi.sendcall.pipeline.PipelineResult;
+import io.zapi.sendcall.pipeline.RequestValidator;
+import io.zapi.sendcall.records.Outcome;
+import io.zapi.sendcall.zapi.RetryAfter;
+import io.zapi.sendcall.zapi.ZapiHttpClient;
+
+/**
+ * Binds the module's beans, then puts its start-up pieces together before any route is built: the sandbox
+ * ({@link SandboxMode}), the data folder and its lock, the embedded JMS broker unless an external one is set
+ * ({@link EmbeddedBroker#startIn}), the HTTP server's bits, the idempotency ledger ({@link LedgerStartup}). The
+ * settings are checked before (StartupChecks), the secrets registered before that ({@link Secrets}).
+ */
+public class ModuleConfiguration implements CamelConfiguration, CamelContextAware {
+
+    static final String INSTANCE_ID = "zapi.instance-id";
+    static final String INSTANCE_TOKEN = "zapi.instance-token";
+    static final String CLIENT_TOKEN = "zapi.client-token";
+    static final String BASE_URL = "zapi.base-url";
+    public static final String DATA_DIR = "zapi.data-dir";
+    static final String SANDBOX = "zapi.sandbox";
+    static final String SANDBOX_PORT = "zapi.sandbox.port";
+    public static final String HTTP_API_KEY = "zapi.http.api-key";
+    static final String SERVER_ENABLED = "camel.server.enabled";
+    public static final String JMS_BROKER_URL = "zapi.jms.broker-url";
+    public static final String JMS_QUEUE = "zapi.jms.queue";
+    public static final String JMS_EMBEDDED_HOST = "zapi.jms.embedded-host";
+    public static final String JMS_EMBEDDED_PORT = "zapi.jms.embedded-port";
+
+    /** The folders of the contract, created at start-up under zapi.data-dir. */
+    public static final List<String> FOLDERS = java.util.stream.Stream.of(List.of("inbox", "inbox/.done", "inbox/.error"),
+            Outcome.labels().stream().map(outcome -> "outbox/" + outcome).toList(), List.of("outbox/reports"))
+            .flatMap(List::stream).toList();
+    public static final List<String> OUTCOMES = Outcome.labels();
+
+    private static final Logger LOG = LoggerFactory.getLogger(ModuleConfiguration.class);
+
+    private CamelContext camelContext;
+
+    @PropertyInject("zapi.default-call-duration")
+    private int defaultCallDuration;
+
+    @PropertyInject("zapi.retry.max-delay-ms")
+    private long maxRetryDelayMs;
+    @PropertyInject(value = JMS_BROKER_URL, defaultValue = "")
+    private String jmsBrokerUrl;
+
+    /** Where the embedded broker will be reached in-VM; decided now, as the connection factory is bound first. */
+    private final String embeddedBrokerUrl = EmbeddedBroker.newInVmUrl();
+    private CachingConnectionFactory jmsConnections;
+
+    @BindToRegistry
+    public RequestValidator requestValidator() {
+        return new RequestValidator(defaultCallDuration);
+    }
+
+    @PropertyInject(value = HTTP_API_KEY, defaultValue = "")
+    private String httpApiKey;
+
+    @BindToRegistry
+    public HttpApiKey httpApiKey() {
+        return new HttpApiKey(httpApiKey);
+    }
+
+    @BindToRegistry
+    public RequestFiles requestFiles() {
+        return new RequestFiles(() -> camelContext != null && camelContext.isStopping());
+    }
+
+    @BindToRegistry
+    public RetryAfter retryAfter() {
+        return new RetryAfter(maxRetryDelayMs);
+    }
+
+    @PropertyInject("zapi.http.response-timeout-ms")
+    private long responseTimeoutMs;
+    @PropertyInject("zapi.concurrency")
+    private int concurrency;
+
+    /** The call-zapi route's HttpClient: a deadline on the whole answer, no stale pooled connection, no re-sending. */
+    @BindToRegistry(destroyMethod = "close")
+    public ZapiHttpClient zapiHttpClient() {
+        return new ZapiHttpClient(responseTimeoutMs, concurrency);
+    }
+
+    @BindToRegistry
+    public PipelineResult pipelineResult() {
+        return new PipelineResult();
+    }
+
+    @BindToRegistry
+    public FileReport fileReport() {
+        return new FileReport();
+    }
+
+    /**
+     * The one JMS connection factory, so the jms component uses it without being told: the external broker's when
+     * zapi.jms.broker-url is set, else the embedded broker's in-VM one. Sessions and producers are cached, so that
+     * replies and jms: outcome endpoints do not open a connection per message; consumers are not, so that a stopped
+     * route really stops taking messages (the listener container keeps its own consumer).
+     */
+    @BindToRegistry(destroyMethod = "destroy")
+    public ConnectionFactory jmsConnectionFactory() {
+        String url = jmsBrokerUrl.isBlank() ? embeddedBrokerUrl : jmsBrokerUrl.trim();
+        jmsConnections = new CachingConnectionFactory(new ActiveMQConnectionFactory(url));
+        jmsConnections.setSessionCacheSize(10);
+        jmsConnections.setCacheConsumers(false);
+        return jmsConnections;
+    }
+
+    /**
+     * Puts the module's start-up pieces together, after the beans above are bound and the settings checked
+     * (StartupChecks): the sandbox, the data folder, the embedded broker, the HTTP input, the ledger.
+     */
+    @Override
+    public void configure(CamelContext context) throws Exception {
+        PropertiesComponent properties = context.getPropertiesComponent();
+        SandboxMode.startIfWanted(context);
+        Path dataDir = Path.of(Settings.get(properties, DATA_DIR));
+        // before anything uses the data folder, whatever the broker; the first service added is the last stopped
+        DataFolderLock lock = DataFolderLock.acquire(dataDir);
+        context.addService(lock, true, true);
+        try {
+            createFolders(dataDir);
+            if (Settings.get(properties, JMS_BROKER_URL) == null) {
+                EmbeddedBroker.startIn(context, embeddedBrokerUrl, jmsConnections::resetConnection);
+            }
+            configureHttp(context, properties);
+            LedgerStartup.start(context);
+        } catch (Exception e) {
+            lock.stop();
+            throw e;
+        }
+    }
+
+    @Override
+    public void setCamelContext(CamelContext camelContext) {
+        this.camelContext = camelContext;
+    }
+
+    @Override
+    public CamelContext getCamelContext() {
+        return camelContext;
+    }
+
+    /** The HTTP input's server bits: answers the server makes itself are JSON too; its idle timeout. */
+    private static void configureHttp(CamelContext context, PropertiesComponent properties) throws Exception {
+        // the limit the server enforces: camel.server.max-body-size, {{zapi.http.max-body-bytes}} unless set apart
+        long maxBodyBytes = Long.parseLong(Settings.getOr(properties, "camel.server.max-body-size", "65536"));
+        context.addStartupListener(new HttpServerErrors(maxBodyBytes));
+        // idle timeout, answers after the client's half-close: the server takes this Vert.x from the registry
+        HttpServerConnections.bindServerVertx(context);
+        if (Settings.get(properties, HTTP_API_KEY) == null) {
+            // SettingsCheck let it past loopback only if zapi.http.allow-anonymous=true
+            String host = Settings.getOr(properties, SettingsCheck.SERVER_HOST, SettingsCheck.LOOPBACK);
+            LOG.warn("The HTTP endpoint POST /send-call is open: anyone who can reach {}:{} can place calls{}. "
+                     + "Set {} (env {}) to require it in an {} header.", host, Settings.getOr(properties,
+                    "camel.server.port", "8080"), SettingsCheck.isLoopback(host) ? " (loopback: this machine only)"
+                            : "", HTTP_API_KEY, envName(HTTP_API_KEY), HttpApiKey.HEADER);
+        }
+    }
+
+    private static void createFolders(Path dataDir) {
+        try {
+            for (String folder : FOLDERS) {
+                Files.createDirectories(dataDir.resolve(folder));
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot create the data folders under " + dataDir.toAbsolutePath(), e);
+        }
+    }
+
+    public static String envName(String key) {
+        return Settings.envName(key);
+    }
+}

@@ -1,0 +1,93 @@
+package io.zapi.sendcall.runtime;
+
+import org.apache.camel.CamelContext;
+import org.apache.camel.main.Main;
+import org.apache.camel.spi.PropertiesComponent;
+import org.apache.camel.spi.PropertiesFunction;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import io.zapi.sendcall.zapi.ZapiSandbox;
+
+/**
+ * Sandbox mode is Camel Main's {@code sandbox} profile: {@code application-sandbox.properties} (in the jar) sets the
+ * simulator's address and its made-up credentials, above application.properties and below anything the user sets
+ * with -D or in the environment, so nothing the user set is rewritten. {@code zapi.sandbox=true} is the module's
+ * name for that profile; {@code camel.main.profile=sandbox} does the same.
+ */
+public final class SandboxMode {
+
+    static final String PROFILE = "sandbox";
+    static final String CAMEL_PROFILE = "camel.main.profile";
+
+    private static final Logger LOG = LoggerFactory.getLogger(SandboxMode.class);
+
+    private SandboxMode() {
+    }
+
+    /** Before Camel Main reads any setting: the profile decides which settings files it reads. */
+    public static void chooseProfile(Main main, EarlySettings settings) {
+        String profile = settings.get(CAMEL_PROFILE);
+        boolean sandbox = Boolean.parseBoolean(settings.get(ModuleConfiguration.SANDBOX));
+        if (sandbox && profile != null && !profile.equals(PROFILE)) {
+            throw new StartupException(ModuleConfiguration.SANDBOX + " is true, which runs the module with the "
+                                       + PROFILE + " profile, but " + SettingsCheck.name(CAMEL_PROFILE) + " is "
+                                       + profile + ": set one of them only.");
+        }
+        // Camel Main itself looks for camel.main.profile in -D and env only; this also covers application.properties
+        if (sandbox || PROFILE.equals(profile)) {
+            main.configure().setProfile(PROFILE);
+        }
+    }
+
+    /**
+     * Starts the simulator when zapi.sandbox is true (the profile sets it), on loopback at zapi.sandbox.port. Its
+     * address is known only now (port 0 is any free port): the profile's zapi.base-url asks for it with
+     * {@code {{sandbox:base-url}}}, which this resolves. A zapi.base-url of the user's own is never replaced: the
+     * sandbox refuses to start rather than let calls go somewhere else.
+     */
+    static void startIfWanted(CamelContext context) throws Exception {
+        PropertiesComponent properties = context.getPropertiesComponent();
+        if (!Settings.isTrue(properties, ModuleConfiguration.SANDBOX)) {
+            properties.addPropertiesFunction(new BaseUrl(null));
+            return;
+        }
+        ZapiSandbox sandbox = ZapiSandbox.start(Integer.parseInt(Settings.getOr(properties,
+                        ModuleConfiguration.SANDBOX_PORT, "0")),
+                Settings.get(properties, ModuleConfiguration.INSTANCE_ID),
+                Settings.get(properties, ModuleConfiguration.INSTANCE_TOKEN),
+                Settings.get(properties, ModuleConfiguration.CLIENT_TOKEN));
+        context.addService(sandbox, true, true);
+        properties.addPropertiesFunction(new BaseUrl(sandbox));
+        String baseUrl = Settings.get(properties, ModuleConfiguration.BASE_URL);
+        if (!sandbox.baseUrl().equals(baseUrl)) {
+            throw new StartupException(ModuleConfiguration.SANDBOX + " is true, but "
+                                       + SettingsCheck.name(ModuleConfiguration.BASE_URL) + " is set to " + baseUrl
+                                       + ": sandbox mode would send the calls there, not to its simulator. Unset it "
+                                       + "to try the sandbox, or set " + ModuleConfiguration.SANDBOX + " to false.");
+        }
+        LOG.warn("*****************************************************************************");
+        LOG.warn("SANDBOX MODE (zapi.sandbox=true): NO REAL CALL IS PLACED.");
+        LOG.warn("Requests go to a Z-API simulator at {}, not to Z-API.", sandbox.baseUrl());
+        LOG.warn("*****************************************************************************");
+    }
+
+    /** {@code {{sandbox:base-url}}}: where the running simulator listens. */
+    private record BaseUrl(ZapiSandbox sandbox) implements PropertiesFunction {
+
+        @Override
+        public String getName() {
+            return PROFILE;
+        }
+
+        @Override
+        public String apply(String remainder) {
+            if (sandbox == null) {
+                throw new StartupException(SettingsCheck.name(ModuleConfiguration.BASE_URL) + " is the sandbox's ({{"
+                                           + PROFILE + ":" + remainder + "}}), but " + ModuleConfiguration.SANDBOX
+                                           + " is false: set it to true, or set zapi.base-url to Z-API's address.");
+            }
+            return sandbox.baseUrl();
+        }
+    }
+}

@@ -1,0 +1,32 @@
+package io.zapi.sendcall.runtime;
+
+import java.util.List;
+
+import org.apache.camel.spi.PropertiesComponent;
+
+/**
+ * Makes the secrets (the Z-API tokens, the HTTP API key) known to the log masking before anything can log them: once
+ * from every source before Camel starts, as Camel logs every property value it resolves at DEBUG, and it resolves
+ * ModuleConfiguration's injected settings before any module code runs; once more as Camel resolves them, for a value
+ * that only a placeholder in the settings file yields.
+ */
+public final class Secrets {
+
+    static final List<String> KEYS = List.of(ModuleConfiguration.INSTANCE_TOKEN, ModuleConfiguration.CLIENT_TOKEN,
+            ModuleConfiguration.HTTP_API_KEY);
+
+    private Secrets() {
+    }
+
+    public static void registerFromEverySource(EarlySettings settings) {
+        for (String key : KEYS) {
+            settings.everyValue(key).forEach(SecretMasking::register);
+        }
+    }
+
+    public static void registerResolved(PropertiesComponent properties) {
+        for (String key : KEYS) {
+            SecretMasking.register(Settings.get(properties, key));
+        }
+    }
+}

@@ -1,0 +1,167 @@
+package io.zapi.sendcall.runtime;
+
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.UnknownHostException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+import org.apache.camel.spi.PropertiesComponent;
+
+/**
+ * The settings, checked before anything starts (no folder, broker, server or route yet): every number against its
+ * range, every switch for true or false, who may reach the HTTP API and the embedded broker, and whether the HTTP
+ * port is free. A wrong value would otherwise surface late, or never: {@code zapi.concurrency=0} hangs the module.
+ */
+final class SettingsCheck {
+
+    static final String SERVER_HOST = "camel.server.host";
+    static final String SERVER_PORT = "camel.server.port";
+    static final String HTTP_ALLOW_ANONYMOUS = "zapi.http.allow-anonymous";
+    static final String JMS_ALLOW_ANONYMOUS = "zapi.jms.allow-anonymous";
+    /** Where the HTTP API listens when no API key is set and no host is given: this machine only. */
+    static final String LOOPBACK = "127.0.0.1";
+    /** Where it listens with an API key and no host given: every interface, Camel's own default. */
+    static final String EVERY_INTERFACE = "0.0.0.0";
+
+    private static final long HOUR_MS = 3_600_000;
+
+    /** A whole-number setting and its range; the README's Settings table says the same. */
+    record Range(String key, long min, long max) {
+    }
+
+    static final List<Range> NUMBERS = List.of(
+            new Range("zapi.default-call-duration", 1, 15),
+            new Range("zapi.http.connect-timeout-ms", 1, 600_000),
+            new Range("zapi.http.response-timeout-ms", 1, HOUR_MS),
+            new Range("zapi.retry.max-attempts", 1, 100),
+            new Range("zapi.retry.initial-delay-ms", 1, HOUR_MS),
+            new Range("zapi.retry.max-delay-ms", 1, HOUR_MS),
+            new Range("zapi.concurrency", 1, 1000),
+            new Range("zapi.rate-limit", 0, 100_000),
+            new Range("zapi.shutdown-timeout-ms", 1, HOUR_MS),
+            new Range("zapi.inbox.poll-delay-ms", 1, HOUR_MS),
+            new Range("zapi.inbox.settle-ms", 0, HOUR_MS),
+            new Range("zapi.records.retry-delay-ms", 1, HOUR_MS),
+            new Range("zapi.http.idle-timeout-ms", 1, HOUR_MS),
+            new Range("zapi.http.max-body-bytes", 1024, 64L * 1024 * 1024),
+            new Range(ModuleConfiguration.SANDBOX_PORT, 0, 65535),
+            new Range(ModuleConfiguration.JMS_EMBEDDED_PORT, 1, 65535),
+            new Range(SERVER_PORT, 1, 65535));
+
+    static final List<String> SWITCHES = List.of(ModuleConfiguration.SANDBOX, "zapi.resend-interrupted",
+            ModuleConfiguration.SERVER_ENABLED, HTTP_ALLOW_ANONYMOUS, JMS_ALLOW_ANONYMOUS);
+
+    private SettingsCheck() {
+    }
+
+    /**
+     * Refuses wrong settings, all of them in one line, and settles where the HTTP API listens when the user did not
+     * say: loopback without an API key, every interface with one.
+     */
+    static void check(PropertiesComponent properties) {
+        List<String> wrong = new ArrayList<>();
+        for (Range range : NUMBERS) {
+            value(properties, range.key()).ifPresent(value -> {
+                if (!value.matches("-?[0-9]{1,18}") || Long.parseLong(value) < range.min()
+                    || Long.parseLong(value) > range.max()) {
+                    wrong.add(name(range.key()) + " must be a whole number from " + range.min() + " to " + range.max()
+                              + ", was \"" + value + "\"");
+                }
+            });
+        }
+        for (String key : SWITCHES) {
+            value(properties, key).ifPresent(value -> {
+                if (!value.equalsIgnoreCase("true") && !value.equalsIgnoreCase("false")) {
+                    wrong.add(name(key) + " must be true or false, was \"" + value + "\"");
+                }
+            });
+        }
+        if (!wrong.isEmpty()) {
+            throw new StartupException(String.join("; ", wrong) + ".");
+        }
+        requireHttpExposureWanted(properties);
+        requireBrokerExposureWanted(properties);
+    }
+
+    /**
+     * Anyone who reaches the HTTP API places calls on the user's Z-API account unless an API key guards it; so without
+     * a key it listens on loopback, and beyond loopback only when the user says so with zapi.http.allow-anonymous.
+     */
+    private static void requireHttpExposureWanted(PropertiesComponent properties) {
+        boolean keyed = value(properties, ModuleConfiguration.HTTP_API_KEY).isPresent();
+        Optional<String> host = value(properties, SERVER_HOST);
+        if (host.isEmpty()) {
+            properties.addOverrideProperty(SERVER_HOST, keyed ? EVERY_INTERFACE : LOOPBACK);
+            return;
+        }
+        if (!keyed && !isLoopback(host.get()) && !isTrue(properties, HTTP_ALLOW_ANONYMOUS)) {
+            throw new StartupException("The HTTP API would listen on " + host.get() + " (" + name(SERVER_HOST)
+                                       + ") with no API key: anyone who reaches this machine could place calls on "
+                                       + "your Z-API account. Set " + name(ModuleConfiguration.HTTP_API_KEY)
+                                       + ", or listen on " + LOOPBACK + ", or set " + name(HTTP_ALLOW_ANONYMOUS)
+                                       + " to true if that is really wanted.");
+        }
+    }
+
+    /** The embedded broker has no authentication at all: the same rule as the HTTP API, with its own switch. */
+    private static void requireBrokerExposureWanted(PropertiesComponent properties) {
+        if (value(properties, ModuleConfiguration.JMS_BROKER_URL).isPresent()) {
+            return;
+        }
+        String host = value(properties, ModuleConfiguration.JMS_EMBEDDED_HOST).orElse(LOOPBACK);
+        if (!isLoopback(host) && !isTrue(properties, JMS_ALLOW_ANONYMOUS)) {
+            throw new StartupException("The embedded JMS broker would listen on " + host + " ("
+                                       + name(ModuleConfiguration.JMS_EMBEDDED_HOST) + ") and it has no "
+                                       + "authentication: anyone who reaches this machine could queue calls. Keep it "
+                                       + "on " + LOOPBACK + ", use a broker of your own with "
+                                       + name(ModuleConfiguration.JMS_BROKER_URL) + ", or set "
+                                       + name(JMS_ALLOW_ANONYMOUS) + " to true if that is really wanted.");
+        }
+    }
+
+    /**
+     * The embedded HTTP server (Vert.x) logs a port it cannot bind and lets the module run on without its HTTP input:
+     * find out first, as the embedded broker does.
+     */
+    static void requireHttpPortFree(PropertiesComponent properties) {
+        String host = value(properties, SERVER_HOST).orElse(EVERY_INTERFACE);
+        int port = Integer.parseInt(value(properties, SERVER_PORT).orElse("8080"));
+        try (ServerSocket socket = new ServerSocket()) {
+            socket.setReuseAddress(true);
+            socket.bind(new InetSocketAddress(host, port));
+        } catch (IOException e) {
+            throw cannotListen(host, port, e.getMessage());
+        }
+    }
+
+    static StartupException cannotListen(String host, int port, String reason) {
+        return new StartupException("The HTTP server cannot listen on " + host + ":" + port + " (" + reason
+                                    + "): is another module or program using it? Set " + name(SERVER_PORT)
+                                    + " to a free port, or " + name(SERVER_HOST) + " to an address of this machine.");
+    }
+
+    /** The setting and the environment variable that sets it, as messages name them. */
+    static String name(String key) {
+        return key + " (env " + ModuleConfiguration.envName(key) + ")";
+    }
+
+    static boolean isLoopback(String host) {
+        try {
+            return InetAddress.getByName(host).isLoopbackAddress();
+        } catch (UnknownHostException e) {
+            return false;
+        }
+    }
+
+    private static boolean isTrue(PropertiesComponent properties, String key) {
+        return value(properties, key).map(Boolean::parseBoolean).orElse(false);
+    }
+
+    private static Optional<String> value(PropertiesComponent properties, String key) {
+        return properties.resolveProperty(key).filter(value -> !value.isBlank());
+    }
+}
