@@ -28,6 +28,7 @@ import io.zapi.sendcall.pipeline.PipelineResult;
 import io.zapi.sendcall.pipeline.RequestValidator;
 import io.zapi.sendcall.records.Outcome;
 import io.zapi.sendcall.zapi.RetryAfter;
+import io.zapi.sendcall.zapi.ZapiCall;
 import io.zapi.sendcall.zapi.ZapiHttpClient;
 
 /**
@@ -95,6 +96,17 @@ public class ModuleConfiguration implements CamelConfiguration, CamelContextAwar
     @BindToRegistry
     public RetryAfter retryAfter() {
         return new RetryAfter(maxRetryDelayMs);
+    }
+
+    @PropertyInject(value = INSTANCE_ID, defaultValue = "")
+    private String instanceId;
+    @PropertyInject(value = INSTANCE_TOKEN, defaultValue = "")
+    private String instanceToken;
+
+    /** The call-zapi route's request path, made once from the instance and its token. */
+    @BindToRegistry
+    public ZapiCall zapiCall() {
+        return new ZapiCall(instanceId, instanceToken);
     }
 
     @PropertyInject("zapi.http.response-timeout-ms")

@@ -14,7 +14,12 @@ public final class ZapiCall {
     /** How much of an answer without a zaapId the reason quotes; the record keeps the whole answer. */
     static final int QUOTED_ANSWER_CHARS = 200;
 
-    private ZapiCall() {
+    private final String sendCallPath;
+
+    /** The path is made once, at start-up, not for every call. */
+    public ZapiCall(String instanceId, String instanceToken) {
+        this.sendCallPath = "/instances/" + SecretMasking.pathSegment(instanceId) + "/token/"
+                            + SecretMasking.pathSegment(instanceToken) + "/send-call";
     }
 
     /**
@@ -22,11 +27,8 @@ public final class ZapiCall {
      * a space, a slash or a {@code ?} in either stays inside it, and the token has one encoded form, which
      * {@link SecretMasking} knows.
      */
-    public static String sendCallPath(Exchange exchange) {
-        String instanceId = exchange.getContext().resolvePropertyPlaceholders("{{zapi.instance-id}}");
-        String instanceToken = exchange.getContext().resolvePropertyPlaceholders("{{zapi.instance-token}}");
-        return "/instances/" + SecretMasking.pathSegment(instanceId) + "/token/"
-               + SecretMasking.pathSegment(instanceToken) + "/send-call";
+    public String sendCallPath() {
+        return sendCallPath;
     }
 
     /** Whether Z-API's answer (property zapiResponse) is a JSON object with a zaapId that is a non-blank string. */
