@@ -141,8 +141,8 @@ class OutcomesRouteTest {
         Exchange exchange = new DefaultExchange(recordOutcome.getCamelContext());
         exchange.setPattern(ExchangePattern.InOut);
         exchange.setProperty("outcome", outcome);
-        // admitted by the ledger under its id: the record's correlationId derives from that key
-        exchange.setProperty(CallLedger.ADMISSION, "new");
+        // claimed in the ledger under its id: the record's correlationId derives from that key
+        exchange.setProperty(CallLedger.CLAIMED, true);
         exchange.setProperty(CallLedger.KEY, "id:request-" + correlationId);
         exchange.setProperty("callRequest", new CallRequest("5511922220001", 5, "request-" + correlationId));
         exchange.setProperty(RequestSource.PROPERTY, new RequestSource("http", "route-test", null, null, null, null));

@@ -1,6 +1,13 @@
 package io.zapi.sendcall;
 
 import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
 import java.util.Map;
 
 import org.apache.camel.EndpointInject;
@@ -25,7 +32,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * The pipeline alone (routes/send-call.camel.yaml with its route configuration pipeline-errors): validation, the
- * idempotency ledger, the retry policy, with the real call-zapi route against a WireMock Z-API on 127.0.0.1. Its edge
+ * idempotency ledger (as the idempotentConsumer's repository), the retry policy, with the real call-zapi route against a WireMock Z-API on 127.0.0.1. Its edge
  * direct:record-outcome is replaced by mock:direct:record-outcome (mockEndpointsAndSkip), which shows what the record
  * route would receive. A replacement by endpoint rather than by weaving the route: the route configuration's
  * onException blocks (rejected, failed after retries) send there too, and they are not part of the route's definition.
@@ -38,6 +45,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 class SendCallRouteTest {
 
     private final RouteTestSettings settings = RouteTestSettings.write(SendCallRouteTest.class, Map.of());
+    /** A key the "last run" left started and never done, as kill -9 during its call leaves it. */
+    private final String interruptedKey = leaveInFlight(settings, "id:route-test-interrupted");
 
     @Produce("direct:send-call")
     ProducerTemplate sendCall;
@@ -133,6 +142,70 @@ class SendCallRouteTest {
         assertThat(recordOutcome.getExchanges().get(0).getProperty("error", String.class))
                 .isEqualTo("Z-API answered HTTP 503; gave up after 3 attempts");
         assertThat(settings.zapi().requestsFor("5511933330005")).hasSize(3);
+    }
+
+    @Test
+    void aKeyLeftInFlightByACrashIsFailedAndNotCalledAgain() throws Exception {
+        recordOutcome.expectedMessageCount(1);
+        recordOutcome.expectedPropertyReceived("outcome", "failed");
+
+        send("{\"phone\": \"5511933330006\", \"id\": \"route-test-interrupted\"}");
+
+        recordOutcome.assertIsSatisfied();
+        assertThat(recordOutcome.getExchanges().get(0).getProperty("error", String.class))
+                .contains("stopped while this request was in flight");
+        assertThat(settings.zapi().requestsFor("5511933330006")).isEmpty();
+        // its record is the interrupted request's own, and the key is now done: sent again, it is a duplicate
+        assertThat(CallLedger.correlationId(recordOutcome.getExchanges().get(0))).isEqualTo(CallLedger.firstCorrelationId(interruptedKey));
+        assertThat(ledgerState(interruptedKey)).isEqualTo("done");
+    }
+
+    @Test
+    void aRequestWithoutAKeyIsCalledEachTime() throws Exception {
+        recordOutcome.expectedMessageCount(2);
+        recordOutcome.expectedPropertyValuesReceivedInAnyOrder("outcome", "success", "success");
+
+        send("{\"phone\": \"5511933330007\"}");
+        send("{\"phone\": \"5511933330007\"}");
+
+        recordOutcome.assertIsSatisfied();
+        assertThat(settings.zapi().requestsFor("5511933330007")).hasSize(2);
+    }
+
+    @Test
+    void aKeyIsDoneWithItsOutcomeOnceRecorded() throws Exception {
+        recordOutcome.expectedMessageCount(1);
+
+        send("{\"phone\": \"5511933330008\", \"callDuration\": 3, \"id\": \"route-test-done\"}");
+
+        recordOutcome.assertIsSatisfied();
+        assertThat(ledgerState("id:route-test-done")).isEqualTo("done");
+    }
+
+    /** Writes a started key into the ledger before the module opens it. */
+    private static String leaveInFlight(RouteTestSettings settings, String key) {
+        try {
+            Path ledger = Files.createDirectories(settings.dataDir().resolve("ledger")).resolve("calls.db");
+            try (Connection connection = DriverManager.getConnection("jdbc:sqlite:" + ledger);
+                 Statement statement = connection.createStatement()) {
+                statement.execute("CREATE TABLE call_keys (key TEXT PRIMARY KEY, state TEXT NOT NULL, outcome TEXT, "
+                                  + "correlation_id TEXT NOT NULL, updated_at TEXT NOT NULL)");
+                statement.execute("INSERT INTO call_keys VALUES ('" + key + "', 'started', NULL, '"
+                                  + CallLedger.firstCorrelationId(key) + "', '2026-01-01T00:00:00Z')");
+            }
+            return key;
+        } catch (IOException | SQLException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private String ledgerState(String key) throws SQLException {
+        try (Connection connection = DriverManager.getConnection(
+                "jdbc:sqlite:" + settings.dataDir().resolve("ledger/calls.db"));
+             Statement statement = connection.createStatement();
+             ResultSet row = statement.executeQuery("SELECT state FROM call_keys WHERE key = '" + key + "'")) {
+            return row.next() ? row.getString(1) : null;
+        }
     }
 
     /** A request as an input hands it to the pipeline: JSON text, named by its channel and source. */

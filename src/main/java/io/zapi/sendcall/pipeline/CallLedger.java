@@ -16,6 +16,8 @@ import java.util.concurrent.ConcurrentHashMap;
 import javax.sql.DataSource;
 
 import org.apache.camel.Exchange;
+import org.apache.camel.ExchangePropertyKey;
+import org.apache.camel.spi.IdempotentRepository;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.beans.factory.DisposableBean;
@@ -46,20 +48,29 @@ import io.zapi.sendcall.records.Timestamps;
  * claim decided by one atomic insert-if-absent, hence these tables of its own. One connection, one writer at a time:
  * SQLite's own model.
  * <p>
- * A key started but never done was in flight when the module died: its call may have been placed. By default it is
- * not sent again but recorded as failed; zapi.resend-interrupted=true sends it again.
+ * The pipeline claims a key through Camel's idempotentConsumer EIP, with the ledger as its {@link IdempotentRepository}:
+ * {@link #add(Exchange, String)} is the atomic claim, false for a duplicate. A key started but never done was in
+ * flight when the module died: its call may have been placed. Its claim is taken over and the exchange flagged
+ * {@link #INTERRUPTED} (recorded as failed, not sent again) or, when its record was written just before, flagged
+ * {@link #ALREADY_RECORDED}; zapi.resend-interrupted=true sends it again. A key is marked done with its outcome by
+ * {@link #finish} once the record is written, not by {@link #confirm}, which knows no outcome.
  */
-public class CallLedger {
+public class CallLedger implements IdempotentRepository {
 
     /** Exchange property: the request's idempotency key, when it has one. */
     public static final String KEY = "idempotencyKey";
-    /** Exchange property: what {@link #admit} decided. */
-    public static final String ADMISSION = "admission";
+    /** Exchange property: true once this request holds its key's claim (it is the first with it, or took it over). */
+    public static final String CLAIMED = "keyClaimed";
+    /** Exchange property (Camel's): true when the key is held by an earlier request, done or in flight. */
+    public static final String DUPLICATE = ExchangePropertyKey.DUPLICATE_MESSAGE.getName();
+    /** Exchange property: true when the key was in flight when the module died, and its record is missing. */
+    public static final String INTERRUPTED = "callInterrupted";
+    /** Exchange property: true when the key was in flight when the module died, but its record was written. */
+    public static final String ALREADY_RECORDED = "alreadyRecorded";
     /** Exchange property of an inbox file and its rows: the file as taken, the same across a resume. */
     public static final String DROP = "inboxDrop";
     /** Exchange property: true when the inbox file was read and reported already and only its move is left. */
     public static final String FILE_FINISHED = "inboxFileFinished";
-    private static final String ENTERED = "ledgerEntered";
     private static final Logger LOG = LoggerFactory.getLogger(CallLedger.class);
 
     private static final List<String> SCHEMA = List.of(
@@ -94,7 +105,18 @@ public class CallLedger {
         interrupted.addAll(jdbc.queryForList("SELECT key FROM call_keys WHERE state = 'started'", String.class));
     }
 
-    public synchronized void close() {
+    /** Camel starts and stops the repository with the idempotentConsumer: the ledger lives as long as the context. */
+    @Override
+    public void start() {
+        // opened by LedgerStartup before the routes start
+    }
+
+    @Override
+    public void stop() {
+        // closed by LedgerStartup when the context stops, after every route
+    }
+
+    public synchronized void closeDatabase() {
         if (database instanceof DisposableBean connection) {
             try {
                 connection.destroy();
@@ -105,37 +127,73 @@ public class CallLedger {
     }
 
     /**
-     * Decides what becomes of a validated request: {@code new} (call it), {@code duplicate} (already handled, or in
-     * flight right now), {@code skip} (in flight when the module died, and its record was written then: nothing to
-     * do), {@code interrupted} (in flight when the module died: record it as failed) or {@code resend}.
+     * The request's idempotency key: its own id wins ({@code id:<id>}); else what its source says (a row of a file as
+     * taken, a JMS message id); else none, and the request cannot be a duplicate.
      */
-    public String admit(Exchange exchange) {
-        String key = key(exchange);
-        String admission = key == null ? "new" : admit(exchange, key);
-        exchange.setProperty(ADMISSION, admission);
-        return admission;
+    public String keyOf(Exchange exchange) {
+        CallRequest request = exchange.getProperty(OutcomeRecord.CALL_REQUEST, CallRequest.class);
+        return request != null && request.id() != null ? "id:" + request.id() : RequestSource.of(exchange).key();
     }
 
-    private synchronized String admit(Exchange exchange, String key) {
+    /**
+     * Claims the key for this request with one atomic insert-if-absent: true when it is the first with it. False, a
+     * duplicate, when another request holds it, done or in flight now; then duplicateOf names the first one's record.
+     * A key the last run left in flight is taken over (true), with the exchange flagged as interrupted or already
+     * recorded, unless zapi.resend-interrupted=true.
+     */
+    @Override
+    public synchronized boolean add(Exchange exchange, String key) {
         String first = firstCorrelationId(key);
-        String admission;
-        if (jdbc.update("INSERT INTO call_keys (key, state, correlation_id, updated_at) VALUES (?, 'started', ?, ?) "
-                        + "ON CONFLICT (key) DO NOTHING", key, first, Timestamps.now()) == 1) {
-            admission = "new";
-        } else if (!interrupted.remove(key)) {
-            admission = "duplicate";
-        } else if (recordedOutcome(first) != null) {
-            admission = "skip";
-            exchange.setProperty(OutcomeRecord.OUTCOME, recordedOutcome(first));
-        } else {
-            admission = resendInterrupted ? "resend" : "interrupted";
+        if (claim(key)) {
+            exchange.setProperty(CLAIMED, true);
+            return true;
         }
-        if (admission.equals("duplicate")) {
+        if (!interrupted.remove(key)) {
             exchange.setProperty(OutcomeRecord.DUPLICATE_OF, first);
-        } else {
-            exchange.setProperty(ENTERED, true);
+            return false;
         }
-        return admission;
+        exchange.setProperty(CLAIMED, true);
+        String recorded = recordedOutcome(first);
+        if (recorded != null) {
+            exchange.setProperty(ALREADY_RECORDED, true);
+            exchange.setProperty(OutcomeRecord.OUTCOME, recorded);
+        } else if (!resendInterrupted) {
+            exchange.setProperty(INTERRUPTED, true);
+        }
+        return true;
+    }
+
+    @Override
+    public synchronized boolean add(String key) {
+        return claim(key);
+    }
+
+    private boolean claim(String key) {
+        return jdbc.update("INSERT INTO call_keys (key, state, correlation_id, updated_at) VALUES (?, 'started', ?, ?) "
+                           + "ON CONFLICT (key) DO NOTHING", key, firstCorrelationId(key), Timestamps.now()) == 1;
+    }
+
+    @Override
+    public synchronized boolean contains(String key) {
+        return !jdbc.queryForList("SELECT key FROM call_keys WHERE key = ?", String.class, key).isEmpty();
+    }
+
+    /** Only for removeOnFailure, which the pipeline never sets: a failed call may have been placed. */
+    @Override
+    public synchronized boolean remove(String key) {
+        return jdbc.update("DELETE FROM call_keys WHERE key = ?", key) == 1;
+    }
+
+    /** Nothing to do here: {@link #finish} marks the key done together with its outcome, once the record is written. */
+    @Override
+    public boolean confirm(String key) {
+        return true;
+    }
+
+    @Override
+    public void clear() {
+        throw new UnsupportedOperationException(
+                "the call ledger is never cleared: its keys are what stops a call being placed twice");
     }
 
     /**
@@ -150,7 +208,7 @@ public class CallLedger {
         try {
             // one transaction: a request's key and its source are recorded together or not at all
             transactions.executeWithoutResult(status -> {
-                if (key != null && exchange.getProperty(ENTERED, false, Boolean.class)) {
+                if (key != null && exchange.getProperty(CLAIMED, false, Boolean.class)) {
                     jdbc.update("UPDATE call_keys SET state = 'done', outcome = ?, updated_at = ? WHERE key = ?",
                             outcome, Timestamps.now(), key);
                 }
@@ -264,15 +322,6 @@ public class CallLedger {
         jdbc.update("DELETE FROM pending_records WHERE correlation_id = ?", correlationId);
     }
 
-    /** The request's own id wins; else what its source says (file hash and row, JMS message id); else none. */
-    private static String key(Exchange exchange) {
-        CallRequest request = exchange.getProperty(OutcomeRecord.CALL_REQUEST, CallRequest.class);
-        String key = request != null && request.id() != null ? "id:" + request.id()
-                : RequestSource.of(exchange).key();
-        exchange.setProperty(KEY, key);
-        return key;
-    }
-
     /**
      * The record's correlationId, the one rule for it: the request first handled with a key gets one derived from the
      * key, so that duplicates can point at it; a duplicate with a source of its own (a row of a file as taken, a JMS
@@ -280,13 +329,13 @@ public class CallLedger {
      * request (no key, or rejected before it had one) a random one.
      */
     public static String correlationId(Exchange exchange) {
-        String admission = exchange.getProperty(ADMISSION, String.class);
         String key = exchange.getProperty(KEY, String.class);
         String source = RequestSource.of(exchange).recordedAs();
-        if ("duplicate".equals(admission)) {
+        if (exchange.getProperty(DUPLICATE, false, Boolean.class)) {
             return source != null ? firstCorrelationId("duplicate:" + source) : UUID.randomUUID().toString();
         }
-        return admission != null && key != null ? firstCorrelationId(key) : UUID.randomUUID().toString();
+        return key != null && exchange.getProperty(CLAIMED, false, Boolean.class) ? firstCorrelationId(key)
+                : UUID.randomUUID().toString();
     }
 
     /** The first request with a key gets a correlation id derived from it, so a duplicate can point at it. */

@@ -48,7 +48,7 @@ final class LedgerStartup {
         context.addService(new ServiceSupport() {
             @Override
             protected void doStop() {
-                ledger.close();
+                ledger.closeDatabase();
             }
         }, true, true);
     }
