@@ -54,6 +54,10 @@ final class ModuleProcess implements AutoCloseable {
         if (!systemProperties.containsKey("camel.server.port") && !environment.containsKey("CAMEL_SERVER_PORT")) {
             command.add("-Dcamel.server.port=" + RunningModule.freePort());
         }
+        if (!systemProperties.containsKey("camel.management.port")
+            && !environment.containsKey("CAMEL_MANAGEMENT_PORT")) {
+            command.add("-Dcamel.management.port=" + RunningModule.freePort());
+        }
         command.add(ZapiSendCall.class.getName());
         try {
             Path output = Files.createTempFile("zapi-module", ".log");

@@ -34,6 +34,7 @@ class PackagedJarIT {
         Process module = new ProcessBuilder(ProcessHandle.current().info().command().orElse("java"),
                 "-Dzapi.sandbox=true", "-Dzapi.data-dir=" + dataDir, "-Dzapi.inbox.poll-delay-ms=100",
                 "-Dcamel.server.port=" + RunningModule.freePort(),
+                "-Dcamel.management.port=" + RunningModule.freePort(),
                 "-Dzapi.jms.embedded-port=" + RunningModule.freePort(), "-jar", jar.toString())
                 .directory(new File(".")).redirectErrorStream(true).redirectOutput(log.toFile()).start();
         try {

@@ -62,6 +62,8 @@ final class RouteTestSettings implements AutoCloseable {
             // the module's start-up listener (SettingsCheck) picks loopback; the test's Camel Main has no such listener
             properties.put("camel.server.host", "127.0.0.1");
             properties.put("camel.server.port", String.valueOf(RunningModule.freePort()));
+            properties.put("camel.management.host", "127.0.0.1");
+            properties.put("camel.management.port", String.valueOf(RunningModule.freePort()));
             properties.put("zapi.jms.embedded-port", String.valueOf(RunningModule.freePort()));
             properties.putAll(settings);
             Path file = path(test);

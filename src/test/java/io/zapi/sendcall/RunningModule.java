@@ -56,6 +56,7 @@ final class RunningModule implements AutoCloseable {
         // tests drop whole files (written, then renamed): a short settle keeps each drop from waiting a second
         overrides.put("zapi.inbox.settle-ms", "100");
         overrides.put("camel.server.port", String.valueOf(freePort()));
+        overrides.put("camel.management.port", String.valueOf(freePort()));
         overrides.put("zapi.jms.embedded-port", String.valueOf(freePort()));
         overrides.putAll(settings);
         Main main = ZapiSendCall.newMain(overrides);
@@ -72,6 +73,7 @@ final class RunningModule implements AutoCloseable {
         Main main = ZapiSendCall.newMain(Map.of("zapi.sandbox", "true", "zapi.data-dir", dataDir.toString(),
                 "zapi.inbox.poll-delay-ms", "100", "zapi.inbox.settle-ms", "100",
                 "camel.server.port", String.valueOf(freePort()),
+                "camel.management.port", String.valueOf(freePort()),
                 "zapi.jms.embedded-port", String.valueOf(freePort())));
         try {
             main.start();

@@ -20,6 +20,8 @@ final class SettingsCheck {
 
     static final String SERVER_HOST = "camel.server.host";
     static final String SERVER_PORT = "camel.server.port";
+    static final String MANAGEMENT_HOST = "camel.management.host";
+    static final String MANAGEMENT_PORT = "camel.management.port";
     static final String HTTP_ALLOW_ANONYMOUS = "zapi.http.allow-anonymous";
     static final String JMS_ALLOW_ANONYMOUS = "zapi.jms.allow-anonymous";
     /** Where the HTTP API listens when no API key is set and no host is given: this machine only. */
@@ -50,7 +52,8 @@ final class SettingsCheck {
             new Range("zapi.http.max-body-bytes", 1024, 64L * 1024 * 1024),
             new Range(ModuleConfiguration.SANDBOX_PORT, 0, 65535),
             new Range(ModuleConfiguration.JMS_EMBEDDED_PORT, 1, 65535),
-            new Range(SERVER_PORT, 1, 65535));
+            new Range(SERVER_PORT, 1, 65535),
+            new Range(MANAGEMENT_PORT, 1, 65535));
 
     static final List<String> SWITCHES = List.of(ModuleConfiguration.SANDBOX, "zapi.resend-interrupted",
             ModuleConfiguration.SERVER_ENABLED, HTTP_ALLOW_ANONYMOUS, JMS_ALLOW_ANONYMOUS);
@@ -84,6 +87,7 @@ final class SettingsCheck {
             throw new StartupException(String.join("; ", wrong) + ".");
         }
         requireHttpExposureWanted(properties);
+        requireManagementExposureWanted(properties);
         requireBrokerExposureWanted(properties);
     }
 
@@ -102,6 +106,26 @@ final class SettingsCheck {
             throw new StartupException("The HTTP API would listen on " + host.get() + " (" + name(SERVER_HOST)
                                        + ") with no API key: anyone who reaches this machine could place calls on "
                                        + "your Z-API account. Set " + name(ModuleConfiguration.HTTP_API_KEY)
+                                       + ", or listen on " + LOOPBACK + ", or set " + name(HTTP_ALLOW_ANONYMOUS)
+                                       + " to true if that is really wanted.");
+        }
+    }
+
+    /**
+     * The management port serves read-only data without the API key (probes and scrapes carry none), yet it tells
+     * how busy the module is and what it calls: it follows the HTTP API's rule and switch.
+     */
+    private static void requireManagementExposureWanted(PropertiesComponent properties) {
+        boolean keyed = value(properties, ModuleConfiguration.HTTP_API_KEY).isPresent();
+        Optional<String> host = value(properties, MANAGEMENT_HOST);
+        if (host.isEmpty()) {
+            properties.addOverrideProperty(MANAGEMENT_HOST, keyed ? EVERY_INTERFACE : LOOPBACK);
+            return;
+        }
+        if (!keyed && !isLoopback(host.get()) && !isTrue(properties, HTTP_ALLOW_ANONYMOUS)) {
+            throw new StartupException("The management port (health, metrics) would listen on " + host.get() + " ("
+                                       + name(MANAGEMENT_HOST) + ") with no API key set: it shows anyone who reaches "
+                                       + "this machine what the module does. Set " + name(ModuleConfiguration.HTTP_API_KEY)
                                        + ", or listen on " + LOOPBACK + ", or set " + name(HTTP_ALLOW_ANONYMOUS)
                                        + " to true if that is really wanted.");
         }
@@ -128,20 +152,35 @@ final class SettingsCheck {
      * find out first, as the embedded broker does.
      */
     static void requireHttpPortFree(PropertiesComponent properties) {
-        String host = value(properties, SERVER_HOST).orElse(EVERY_INTERFACE);
-        int port = Integer.parseInt(value(properties, SERVER_PORT).orElse("8080"));
+        requirePortFree(properties, "The HTTP server", SERVER_HOST, SERVER_PORT, "8080");
+    }
+
+    /** The management server (Vert.x too) likewise. */
+    static void requireManagementPortFree(PropertiesComponent properties) {
+        requirePortFree(properties, "The management server", MANAGEMENT_HOST, MANAGEMENT_PORT, "9876");
+    }
+
+    private static void requirePortFree(PropertiesComponent properties, String server, String hostKey, String portKey,
+                                        String defaultPort) {
+        String host = value(properties, hostKey).orElse(EVERY_INTERFACE);
+        int port = Integer.parseInt(value(properties, portKey).orElse(defaultPort));
         try (ServerSocket socket = new ServerSocket()) {
             socket.setReuseAddress(true);
             socket.bind(new InetSocketAddress(host, port));
         } catch (IOException e) {
-            throw cannotListen(host, port, e.getMessage());
+            throw cannotListen(server, hostKey, portKey, host, port, e.getMessage());
         }
     }
 
     static StartupException cannotListen(String host, int port, String reason) {
-        return new StartupException("The HTTP server cannot listen on " + host + ":" + port + " (" + reason
-                                    + "): is another module or program using it? Set " + name(SERVER_PORT)
-                                    + " to a free port, or " + name(SERVER_HOST) + " to an address of this machine.");
+        return cannotListen("The HTTP server", SERVER_HOST, SERVER_PORT, host, port, reason);
+    }
+
+    private static StartupException cannotListen(String server, String hostKey, String portKey, String host, int port,
+                                                 String reason) {
+        return new StartupException(server + " cannot listen on " + host + ":" + port + " (" + reason
+                                    + "): is another module or program using it? Set " + name(portKey)
+                                    + " to a free port, or " + name(hostKey) + " to an address of this machine.");
     }
 
     /** The setting and the environment variable that sets it, as messages name them. */

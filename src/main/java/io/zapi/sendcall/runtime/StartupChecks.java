@@ -37,6 +37,7 @@ public final class StartupChecks {
         SettingsCheck.check(properties);
         requireHttpServer(properties);
         SettingsCheck.requireHttpPortFree(properties);
+        SettingsCheck.requireManagementPortFree(properties);
         requireCredentials(properties);
     }
 
