@@ -78,7 +78,8 @@ public class CallLedger implements IdempotentRepository {
             + "correlation_id TEXT NOT NULL, updated_at TEXT NOT NULL)",
             "CREATE TABLE IF NOT EXISTS inbox_files (name TEXT PRIMARY KEY, hash TEXT NOT NULL, taken_at TEXT NOT NULL, "
             + "identity TEXT, kept_in TEXT)",
-            "CREATE TABLE IF NOT EXISTS recorded_sources (source TEXT PRIMARY KEY, outcome TEXT NOT NULL)",
+            "CREATE TABLE IF NOT EXISTS recorded_sources (source TEXT PRIMARY KEY, outcome TEXT NOT NULL, "
+            + "recorded_at TEXT)",
             "CREATE TABLE IF NOT EXISTS pending_records (correlation_id TEXT PRIMARY KEY, uri TEXT NOT NULL, "
             + "file_name TEXT, body TEXT NOT NULL, reason TEXT, parked_at TEXT NOT NULL)");
 
@@ -102,6 +103,7 @@ public class CallLedger implements IdempotentRepository {
     public synchronized void open() {
         SCHEMA.forEach(jdbc::execute);
         migrateCamelRepositories();
+        addRecordedAt();
         interrupted.addAll(jdbc.queryForList("SELECT key FROM call_keys WHERE state = 'started'", String.class));
     }
 
@@ -213,8 +215,8 @@ public class CallLedger implements IdempotentRepository {
                             outcome, Timestamps.now(), key);
                 }
                 if (source != null) {
-                    jdbc.update("INSERT INTO recorded_sources (source, outcome) VALUES (?, ?) ON CONFLICT DO NOTHING",
-                            source, outcome);
+                    jdbc.update("INSERT INTO recorded_sources (source, outcome, recorded_at) VALUES (?, ?, ?) "
+                                + "ON CONFLICT DO NOTHING", source, outcome, Timestamps.now());
                 }
             });
         } catch (DataAccessException | TransactionException e) {
@@ -357,6 +359,50 @@ public class CallLedger implements IdempotentRepository {
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
             return Outcome.FAILED.label();
         }
+    }
+
+    /** What one retention run removed from the ledger: keys, and the entries of files and JMS messages. */
+    public record Purged(int keys, int otherEntries) {
+    }
+
+    /**
+     * Retention (zapi.retention.days): removes what was last touched before the cutoff, except what still guards a
+     * request. Removed: keys done before it (the same request then is called again: the trade-off the setting is
+     * documented with); finished inbox files taken before it, unless the file still lies in the inbox (its move failed:
+     * without its entry it would be read again); recorded JMS messages (kept against a redelivery, which comes within
+     * minutes). Kept: keys still started (in flight, or interrupted by a crash and waiting for their failed record:
+     * without them the call would be placed again), files not finished and their recorded rows (a file resumed later
+     * must not record or call its rows again), and records still pending (the only copy of an outcome: written
+     * first, then purged as files).
+     */
+    public synchronized Purged purgeOlderThan(Instant cutoff, java.util.function.Predicate<String> stillInInbox) {
+        String before = Timestamps.format(cutoff);
+        int keys = jdbc.update("DELETE FROM call_keys WHERE state = 'done' AND updated_at < ?", before);
+        int files = 0;
+        for (String name : jdbc.queryForList("SELECT name FROM inbox_files WHERE kept_in IS NOT NULL AND taken_at < ?",
+                String.class, before)) {
+            if (!stillInInbox.test(name)) {
+                files += jdbc.update("DELETE FROM inbox_files WHERE name = ? AND kept_in IS NOT NULL AND taken_at < ?",
+                        name, before);
+            }
+        }
+        int sources = jdbc.update("DELETE FROM recorded_sources WHERE recorded_at < ? AND NOT EXISTS (SELECT 1 FROM "
+                                  + "inbox_files f WHERE f.kept_in IS NULL AND substr(recorded_sources.source, 1, "
+                                  + "length('row:' || f.taken_at || '|' || f.name || ':')) = "
+                                  + "'row:' || f.taken_at || '|' || f.name || ':')", before);
+        return new Purged(keys, files + sources);
+    }
+
+    /**
+     * Ledgers before retention noted no time for a recorded source: the column is added, and what is there counts
+     * from now.
+     */
+    private void addRecordedAt() {
+        if (jdbc.queryForObject("SELECT COUNT(*) FROM pragma_table_info('recorded_sources') WHERE name = 'recorded_at'",
+                Integer.class) == 0) {
+            jdbc.execute("ALTER TABLE recorded_sources ADD COLUMN recorded_at TEXT");
+        }
+        jdbc.update("UPDATE recorded_sources SET recorded_at = ? WHERE recorded_at IS NULL", Timestamps.now());
     }
 
     /**
