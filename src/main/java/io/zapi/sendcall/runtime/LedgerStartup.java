@@ -14,6 +14,7 @@ import org.springframework.jdbc.datasource.SingleConnectionDataSource;
 
 import io.zapi.sendcall.pipeline.CallLedger;
 import io.zapi.sendcall.records.PendingRecords;
+import io.zapi.sendcall.records.Retention;
 
 /**
  * The idempotency ledger, on an embedded SQLite database under zapi.data-dir, opened before any route is built and
@@ -44,6 +45,10 @@ final class LedgerStartup {
         ledger.open();
         context.getRegistry().bind("callLedger", ledger);
         context.getRegistry().bind("pendingRecords", new PendingRecords(context, ledger));
+        context.getRegistry().bind("retention", new Retention(ledger,
+                Integer.parseInt(Settings.getOr(properties, "zapi.retention.days", "0")),
+                Path.of(Settings.get(properties, ModuleConfiguration.DATA_DIR)), recordFolders(properties).values(),
+                fileFolder(Settings.get(properties, "zapi.reports-uri"))));
         // closed with the context, not with a route that uses it: a route stopped and started again keeps its ledger
         context.addService(new ServiceSupport() {
             @Override
@@ -58,10 +63,17 @@ final class LedgerStartup {
         Map<String, Path> recordFolders = new LinkedHashMap<>();
         for (String outcome : ModuleConfiguration.OUTCOMES) {
             String uri = Settings.get(properties, "zapi.outcome." + outcome + "-uri");
-            if (uri != null && uri.startsWith("file:")) {
-                recordFolders.put(outcome, Path.of(uri.substring("file:".length()).replaceFirst("\\?.*", "")));
+            Path folder = fileFolder(uri);
+            if (folder != null) {
+                recordFolders.put(outcome, folder);
             }
         }
         return recordFolders;
+    }
+
+    /** The folder a file: URI writes to; null for another endpoint. */
+    private static Path fileFolder(String uri) {
+        return uri != null && uri.startsWith("file:") ? Path.of(uri.substring("file:".length()).replaceFirst("\\?.*", ""))
+                : null;
     }
 }

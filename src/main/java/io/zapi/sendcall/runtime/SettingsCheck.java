@@ -53,7 +53,9 @@ final class SettingsCheck {
             new Range(ModuleConfiguration.SANDBOX_PORT, 0, 65535),
             new Range(ModuleConfiguration.JMS_EMBEDDED_PORT, 1, 65535),
             new Range(SERVER_PORT, 1, 65535),
-            new Range(MANAGEMENT_PORT, 1, 65535));
+            new Range(MANAGEMENT_PORT, 1, 65535),
+            new Range("zapi.retention.days", 0, 36_500),
+            new Range("zapi.retention.interval-ms", 1, 30 * 24 * HOUR_MS));
 
     static final List<String> SWITCHES = List.of(ModuleConfiguration.SANDBOX, "zapi.resend-interrupted",
             ModuleConfiguration.SERVER_ENABLED, HTTP_ALLOW_ANONYMOUS, JMS_ALLOW_ANONYMOUS);
