@@ -14,6 +14,7 @@ import org.apache.camel.spi.PropertiesComponent;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import io.zapi.sendcall.observe.LogFormat;
 import io.zapi.sendcall.runtime.EarlySettings;
 import io.zapi.sendcall.runtime.ModuleConfiguration;
 import io.zapi.sendcall.runtime.SandboxMode;
@@ -67,6 +68,8 @@ public final class ZapiSendCall {
     public static Main newMain(Map<String, String> overrides) {
         StartupChecks.requireProjectRoot(SETTINGS_FILE);
         EarlySettings early = EarlySettings.read(overrides, Path.of(SETTINGS_FILE));
+        // logback has chosen its format from this setting already: an unknown value is refused before anything starts
+        LogFormat.check(early);
         Secrets.registerFromEverySource(early);
         Main main = new Main();
         // Camel Main reads only classpath:application.properties unless told: the settings live beside routes/. Set

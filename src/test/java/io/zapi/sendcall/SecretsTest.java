@@ -279,7 +279,7 @@ class SecretsTest {
     }
 
     /** One request per outcome path; the key says which outcome its record must have. */
-    private static Map<String, String> outcomePaths() {
+    static Map<String, String> outcomePaths() {
         Map<String, String> paths = new LinkedHashMap<>();
         paths.put("success", "{\"phone\": \"5511900000200\", \"id\": \"" + RunningModule.CLIENT_TOKEN + "\"}");
         paths.put("error405", "{\"phone\": \"5511900000405\"}");
@@ -298,7 +298,7 @@ class SecretsTest {
     }
 
     /** A secret as it may appear: raw, URL-encoded, JSON-escaped. */
-    private static List<String> forms(String secret) {
+    static List<String> forms(String secret) {
         String json = TextNode.valueOf(secret).toString();
         return List.of(secret, URLEncoder.encode(secret, StandardCharsets.UTF_8), json.substring(1, json.length() - 1));
     }
@@ -333,7 +333,7 @@ class SecretsTest {
     }
 
     /** The request with its id, which holds the client token, made particular to one input. */
-    private static String ownIds(String body, String input) {
+    static String ownIds(String body, String input) {
         return body.replace("\"id\": \"" + RunningModule.CLIENT_TOKEN + "\"",
                 "\"id\": \"" + RunningModule.CLIENT_TOKEN + "-" + input + "\"");
     }

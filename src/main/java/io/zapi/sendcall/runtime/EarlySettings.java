@@ -42,7 +42,7 @@ public final class EarlySettings {
     }
 
     /** The value that wins, as Camel will resolve it; null when set nowhere (or blank). */
-    String get(String key) {
+    public String get(String key) {
         return everyValue(key).filter(value -> !value.isBlank()).findFirst().map(String::trim).orElse(null);
     }
 }

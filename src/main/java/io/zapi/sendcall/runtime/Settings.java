@@ -24,7 +24,7 @@ public final class Settings {
     }
 
     /** The environment variable that sets a setting, as Camel maps it (dots and dashes to underscores). */
-    static String envName(String key) {
+    public static String envName(String key) {
         return key.toUpperCase(Locale.ROOT).replace('.', '_').replace('-', '_');
     }
 }
