@@ -41,14 +41,16 @@ if ! command -v debootstrap >/dev/null 2>&1; then
   exit 1
 fi
 
-work=$(mktemp -d "$(dirname "$(realpath -m "$out")")/.base-XXXXXX" 2>/dev/null || mktemp -d)
+mkdir -p "$(dirname "$out")"
+work=$(mktemp -d "$(dirname "$(realpath "$out")")/.base-XXXXXX")
 rootfs="$work/rootfs"
 cleanup() {
   # debootstrap mounts proc and sys inside the root file system while packages are configured
   for mounted in "$rootfs/proc" "$rootfs/sys" "$rootfs/dev/pts"; do
     if mountpoint -q "$mounted" 2>/dev/null; then umount -l "$mounted" || true; fi
   done
-  rm -rf "$work"
+  # --one-file-system: never into a mount left behind
+  rm -rf --one-file-system "$work"
 }
 trap cleanup EXIT
 
@@ -89,7 +91,6 @@ mv "$image/config.json" "$image/$config_sha.json"
 cat > "$image/manifest.json" <<JSON
 [{"Config":"$config_sha.json","RepoTags":["zapi-send-call-base:$suite"],"Layers":["$layer_sha/layer.tar"]}]
 JSON
-mkdir -p "$(dirname "$out")"
 tar -C "$image" -cf "$out.tmp" manifest.json "$config_sha.json" "$layer_sha"
 mv "$out.tmp" "$out"
 echo "$stamp" > "$out.stamp"
