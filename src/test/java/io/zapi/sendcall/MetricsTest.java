@@ -111,8 +111,11 @@ class MetricsTest {
         assertThat(scrape.sum("zapi_call_duration_seconds_count", Map.of("status", "503"))).isEqualTo(1);
         assertThat(scrape.sum("zapi_call_duration_seconds_bucket", Map.of("status", "200", "le", "+Inf")))
                 .isEqualTo(scrape.sum("zapi_call_duration_seconds_count", Map.of("status", "200"))).isGreaterThan(0);
-        assertThat(scrape.named("zapi_call_duration_seconds_bucket").stream().map(s -> s.labels().get("le"))
-                .distinct().count()).as("buckets for histogram_quantile").isGreaterThan(5);
+        java.util.SortedSet<Double> buckets = scrape.named("zapi_call_duration_seconds_bucket").stream()
+                .map(s -> Double.parseDouble(s.labels().get("le").replace("+Inf", "Infinity"))).collect(Collectors.toCollection(java.util.TreeSet::new));
+        assertThat(buckets).as("buckets for histogram_quantile, 5 ms to 60 s").containsExactly(0.005, 0.01, 0.025, 0.05, 0.1,
+                        0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, Double.POSITIVE_INFINITY);
+        assertThat(scrape.has("zapi_call_duration_seconds_max")).isTrue();
         assertThat(scrape.value("zapi_retries_total")).isEqualTo(1);
         assertThat(scrape.sum("zapi_retries_total", Map.of("reason", "503"))).isEqualTo(1);
         assertThat(scrape.value("zapi_calls_in_flight")).isZero();
