@@ -175,6 +175,24 @@ class MetricsTest {
         }
     }
 
+    @Test
+    void anAnswerTooLateIsTimedAsTimeoutAndNotRetried() throws Exception {
+        try (ZapiStub zapi = new ZapiStub(); RunningModule module = RunningModule.start(zapi.baseUrl(), otherDataDir,
+                Map.of("zapi.http.response-timeout-ms", "500"))) {
+            zapi.answer(SLOW, okJson("{\"zaapId\":\"Z\",\"messageId\":\"M\",\"id\":\"M\"}").withFixedDelay(3000));
+
+            assertThat(post(module, "{\"phone\": \"" + SLOW + "\"}")).isEqualTo(502);
+
+            MetricsScrape scrape = MetricsScrape.of(module);
+            assertThat(scrape.named("zapi_call_duration_seconds_count")).singleElement().satisfies(calls -> {
+                assertThat(calls.labels()).isEqualTo(Map.of("status", "timeout"));
+                assertThat(calls.value()).isEqualTo(1);
+            });
+            assertThat(scrape.value("zapi_retries_total")).isZero();
+            assertThat(scrape.sum("zapi_requests_total", Map.of("channel", "http", "outcome", "failed"))).isEqualTo(1);
+        }
+    }
+
     /** No label of the module's meters holds a phone, a file name, an id or anything else unbounded. */
     private static void assertBoundedLabels(MetricsScrape scrape) {
         List<MetricsScrape.Sample> ours = scrape.samples().stream().filter(s -> s.name().startsWith("zapi_")).toList();
@@ -194,7 +212,7 @@ class MetricsTest {
         });
         Set<String> statuses = scrape.named("zapi_call_duration_seconds_count").stream()
                 .map(s -> s.labels().get("status")).collect(Collectors.toSet());
-        assertThat(statuses).allMatch(status -> status.matches("[1-5]\\d\\d|connect|timeout|io"));
+        assertThat(statuses).allMatch(status -> status.matches("[1-5]\\d\\d|connect|timeout|error"));
         assertThat(scrape.named("zapi_retries_total")).allSatisfy(s -> assertThat(s.labels().get("reason"))
                 .isIn("429", "502", "503", "504", "connect"));
     }
