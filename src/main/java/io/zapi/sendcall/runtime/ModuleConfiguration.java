@@ -24,6 +24,7 @@ import io.zapi.sendcall.http.HttpServerErrors;
 import io.zapi.sendcall.inbox.FileReport;
 import io.zapi.sendcall.inbox.RequestFiles;
 import io.zapi.sendcall.jms.EmbeddedBroker;
+import io.zapi.sendcall.observe.ZapiMetrics;
 import io.zapi.sendcall.pipeline.PipelineResult;
 import io.zapi.sendcall.pipeline.RequestValidator;
 import io.zapi.sendcall.records.Outcome;
@@ -114,10 +115,24 @@ public class ModuleConfiguration implements CamelConfiguration, CamelContextAwar
     @PropertyInject("zapi.concurrency")
     private int concurrency;
 
+    /** The module's own meters, in Camel's metrics registry: named by the routes, and timing the HttpClient's calls. */
+    private final ZapiMetrics metrics = new ZapiMetrics(() -> camelContext);
+
+    @BindToRegistry
+    public ZapiMetrics zapiMetrics() {
+        return metrics;
+    }
+
+    /** The retry policy's onRedelivery (routes/error-handling.camel.yaml): counts each retry by its reason. */
+    @BindToRegistry
+    public org.apache.camel.Processor zapiRetryCounter() {
+        return metrics.retryCounter();
+    }
+
     /** The call-zapi route's HttpClient: a deadline on the whole answer, no stale pooled connection, no re-sending. */
     @BindToRegistry(destroyMethod = "close")
     public ZapiHttpClient zapiHttpClient() {
-        return new ZapiHttpClient(responseTimeoutMs, concurrency);
+        return new ZapiHttpClient(responseTimeoutMs, concurrency, metrics.callMeter());
     }
 
     @BindToRegistry
@@ -153,6 +168,8 @@ public class ModuleConfiguration implements CamelConfiguration, CamelContextAwar
     public void configure(CamelContext context) throws Exception {
         PropertiesComponent properties = context.getPropertiesComponent();
         SandboxMode.startIfWanted(context);
+        context.addStartupListener(metrics);
+        metrics.conformCamelMeters(context);
         Path dataDir = Path.of(Settings.get(properties, DATA_DIR));
         // before anything uses the data folder, whatever the broker; the first service added is the last stopped
         DataFolderLock lock = DataFolderLock.acquire(dataDir);

@@ -44,13 +44,18 @@ public class ZapiHttpClient implements HttpClientConfigurer, AutoCloseable {
     /** Where the deadline runs: after the connection is made (a connect timeout stays a connect failure). */
     private static final String DEADLINE = "zapi-answer-deadline";
 
+    /** Where each call is timed for the metrics: around everything, connecting included. */
+    private static final String CALL_METER = "zapi-call-meter";
+
     private final long responseTimeoutMs;
     private final int maxConnections;
+    private final ExecChainHandler callMeter;
     private final ScheduledThreadPoolExecutor deadlines;
 
-    public ZapiHttpClient(long responseTimeoutMs, int maxConnections) {
+    public ZapiHttpClient(long responseTimeoutMs, int maxConnections, ExecChainHandler callMeter) {
         this.responseTimeoutMs = responseTimeoutMs;
         this.maxConnections = maxConnections;
+        this.callMeter = callMeter;
         this.deadlines = new ScheduledThreadPoolExecutor(1, runnable -> {
             Thread thread = new Thread(runnable, "zapi-answer-deadline");
             thread.setDaemon(true);
@@ -70,6 +75,7 @@ public class ZapiHttpClient implements HttpClientConfigurer, AutoCloseable {
                         .build())
                 .build());
         builder.disableAutomaticRetries();
+        builder.addExecInterceptorFirst(CALL_METER, callMeter);
         if (responseTimeoutMs > 0) {
             builder.addExecInterceptorAfter(ChainElement.CONNECT.name(), DEADLINE,
                     new AnswerDeadline(responseTimeoutMs, deadlines));

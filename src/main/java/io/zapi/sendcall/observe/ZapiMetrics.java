@@ -1,0 +1,221 @@
+package io.zapi.sendcall.observe;
+
+import java.io.IOException;
+import java.io.InterruptedIOException;
+import java.net.ConnectException;
+import java.net.NoRouteToHostException;
+import java.net.UnknownHostException;
+import java.time.Duration;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Supplier;
+import java.util.regex.Pattern;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.Meter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Tag;
+import io.micrometer.core.instrument.Tags;
+import io.micrometer.core.instrument.Timer;
+import io.micrometer.core.instrument.config.MeterFilter;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import org.apache.camel.CamelContext;
+import org.apache.camel.Exchange;
+import org.apache.camel.ExchangePropertyKey;
+import org.apache.camel.Processor;
+import org.apache.camel.StartupListener;
+import org.apache.camel.component.micrometer.MicrometerConstants;
+import org.apache.camel.support.SynchronizationAdapter;
+import org.apache.hc.client5.http.ConnectTimeoutException;
+import org.apache.hc.client5.http.classic.ExecChain;
+import org.apache.hc.client5.http.classic.ExecChainHandler;
+import org.apache.hc.core5.http.ClassicHttpRequest;
+import org.apache.hc.core5.http.ClassicHttpResponse;
+import org.apache.hc.core5.http.HttpException;
+
+import io.zapi.sendcall.pipeline.RequestSource;
+import io.zapi.sendcall.records.Outcome;
+import io.zapi.sendcall.zapi.RetryableStatusException;
+
+/**
+ * The module's own meters, in the Micrometer registry Camel Main made for GET /observe/metrics (bound as
+ * {@code metricsRegistry} by camel-micrometer-prometheus). Every label is a word from a short fixed list or an HTTP
+ * status: never a phone, a file name or an id, so the number of series stays bounded whatever the traffic.
+ * <ul>
+ * <li>{@code zapi_requests_total{channel, outcome}}: one per outcome record (routes/outcomes.camel.yaml)</li>
+ * <li>{@code zapi_call_duration_seconds{status}}, {@code zapi_calls_in_flight}: each HTTP call to Z-API, timed in
+ * the HttpClient itself ({@link #callMeter()}), so that a call ending without an answer is timed too</li>
+ * <li>{@code zapi_retries_total{reason}}: each retry the retry policy makes (routes/error-handling.camel.yaml)</li>
+ * <li>{@code zapi_inbox_files_in_progress}, {@code zapi_inbox_rows_read_total}: routes/inbox-files.camel.yaml</li>
+ * </ul>
+ */
+public class ZapiMetrics implements StartupListener {
+
+    /** Channels and retry reasons outside these lists are counted as "other": a label never takes a free value. */
+    private static final Set<String> CHANNELS = Set.of("file", "http", "jms");
+    private static final Set<String> RETRYABLE_STATUSES = Set.of("429", "502", "503", "504");
+    private static final String OTHER = "other";
+    /** Buckets of zapi_call_duration_seconds, from a fast answer to the longest a response timeout allows. */
+    private static final Duration[] CALL_BUCKETS = {Duration.ofMillis(5), Duration.ofMillis(10), Duration.ofMillis(25),
+            Duration.ofMillis(50), Duration.ofMillis(100), Duration.ofMillis(250), Duration.ofMillis(500),
+            Duration.ofSeconds(1), Duration.ofMillis(2500), Duration.ofSeconds(5), Duration.ofSeconds(10),
+            Duration.ofSeconds(30), Duration.ofSeconds(60)};
+
+    private final Supplier<CamelContext> camelContext;
+    private final AtomicInteger callsInFlight = new AtomicInteger();
+    private final AtomicInteger filesInProgress = new AtomicInteger();
+    private volatile MeterRegistry registry;
+
+    public ZapiMetrics(Supplier<CamelContext> camelContext) {
+        this.camelContext = camelContext;
+    }
+
+    /** The gauges exist from the start, so that a scrape before any traffic shows them at 0. */
+    @Override
+    public void onCamelContextStarted(CamelContext context, boolean alreadyStarted) {
+        registry();
+    }
+
+    /**
+     * Makes Camel's own meters pass {@code promtool check metrics} like ours: label names in snake_case
+     * ({@code routeId} becomes {@code route_id}) and a help text for each. To be called before Camel registers any
+     * meter (ModuleConfiguration, before the routes exist): a filter does not change meters already registered.
+     */
+    public void conformCamelMeters(CamelContext context) {
+        MeterRegistry camels = context.getRegistry()
+                .lookupByNameAndType(MicrometerConstants.METRICS_REGISTRY_NAME, MeterRegistry.class);
+        if (camels != null) {
+            camels.config().meterFilter(new PrometheusLint());
+        }
+    }
+
+    /** An outcome record was made (records/outcomes route): by its input and its outcome. */
+    public void countRequest(Exchange exchange) {
+        String channel = RequestSource.of(exchange).channel();
+        Counter.builder("zapi.requests")
+                .description("Requests that got their outcome record, by input channel and outcome")
+                .tag("channel", CHANNELS.contains(channel) ? channel : OTHER)
+                .tag("outcome", Outcome.of(exchange.getProperty("outcome", String.class)).label())
+                .register(registry()).increment();
+    }
+
+    /** A row (request) was read from an inbox file. */
+    public void countRowRead() {
+        Counter.builder("zapi.inbox.rows.read").description("Requests read from inbox files")
+                .register(registry()).increment();
+    }
+
+    /** An inbox file is being read: in progress until its exchange ends, whichever way it ends. */
+    public void fileStarted(Exchange exchange) {
+        registry();
+        filesInProgress.incrementAndGet();
+        exchange.getExchangeExtension().addOnCompletion(new SynchronizationAdapter() {
+            @Override
+            public void onDone(Exchange done) {
+                filesInProgress.decrementAndGet();
+            }
+        });
+    }
+
+    /** The retry policy's onRedelivery: counts the retry about to be made, by why the attempt before failed. */
+    public Processor retryCounter() {
+        return exchange -> Counter.builder("zapi.retries")
+                .description("Calls to Z-API made again by the retry policy, by what the attempt before got")
+                .tag("reason", retryReason(exchange))
+                .register(registry()).increment();
+    }
+
+    /** Times each HTTP call to Z-API (the HttpClient's outermost step) and counts it in flight meanwhile. */
+    public ExecChainHandler callMeter() {
+        return this::timeCall;
+    }
+
+    private ClassicHttpResponse timeCall(ClassicHttpRequest request, ExecChain.Scope scope, ExecChain chain)
+            throws IOException, HttpException {
+        MeterRegistry meters = registry();
+        Timer.Sample sample = Timer.start(meters);
+        callsInFlight.incrementAndGet();
+        String status = "error";
+        try {
+            ClassicHttpResponse response = chain.proceed(request, scope);
+            status = String.valueOf(response.getCode());
+            return response;
+        } catch (IOException | HttpException | RuntimeException e) {
+            status = failureWord(e);
+            throw e;
+        } finally {
+            callsInFlight.decrementAndGet();
+            sample.stop(Timer.builder("zapi.call.duration")
+                    .description("HTTP calls to Z-API, by HTTP status, or connect, timeout or error when none came")
+                    .tag("status", status)
+                    .serviceLevelObjectives(CALL_BUCKETS)
+                    .register(meters));
+        }
+    }
+
+    /** No status: "connect" when no connection was made, "timeout" when the answer did not come in time. */
+    static String failureWord(Throwable failure) {
+        if (failure instanceof ConnectException || failure instanceof ConnectTimeoutException
+            || failure instanceof NoRouteToHostException || failure instanceof UnknownHostException) {
+            return "connect";
+        }
+        if (failure instanceof InterruptedIOException) {
+            return "timeout";
+        }
+        return "error";
+    }
+
+    private static String retryReason(Exchange exchange) {
+        Throwable failure = exchange.getException() != null ? exchange.getException()
+                : exchange.getProperty(ExchangePropertyKey.EXCEPTION_CAUGHT, Throwable.class);
+        if (failure instanceof RetryableStatusException) {
+            String status = exchange.getProperty("zapiStatus", String.class);
+            return RETRYABLE_STATUSES.contains(status) ? status : OTHER;
+        }
+        return failure != null && "connect".equals(failureWord(failure)) ? "connect" : OTHER;
+    }
+
+    /**
+     * Camel's registry when metrics are on; else one of our own that nobody reads. Looked up at first use, which is
+     * after Camel started its metrics service.
+     */
+    private MeterRegistry registry() {
+        MeterRegistry meters = registry;
+        if (meters == null) {
+            synchronized (this) {
+                if (registry == null) {
+                    MeterRegistry camels = camelContext.get().getRegistry()
+                            .lookupByNameAndType(MicrometerConstants.METRICS_REGISTRY_NAME, MeterRegistry.class);
+                    meters = camels != null ? camels : new SimpleMeterRegistry();
+                    Gauge.builder("zapi.calls.in.flight", callsInFlight, AtomicInteger::get)
+                            .description("HTTP calls to Z-API under way").register(meters);
+                    Gauge.builder("zapi.inbox.files.in.progress", filesInProgress, AtomicInteger::get)
+                            .description("Inbox files being read").register(meters);
+                    registry = meters;
+                }
+                meters = registry;
+            }
+        }
+        return meters;
+    }
+
+    /** Label names in snake_case, and a help text where a meter has none. */
+    static final class PrometheusLint implements MeterFilter {
+
+        private static final Pattern HUMP = Pattern.compile("([a-z0-9])([A-Z])");
+
+        @Override
+        public Meter.Id map(Meter.Id id) {
+            List<Tag> tags = id.getTags().stream()
+                    .map(tag -> Tag.of(HUMP.matcher(tag.getKey()).replaceAll("$1_$2").toLowerCase(Locale.ROOT),
+                            tag.getValue()))
+                    .toList();
+            String description = id.getDescription() != null && !id.getDescription().isBlank() ? id.getDescription()
+                    : "Camel's " + id.getName();
+            return new Meter.Id(id.getName(), Tags.of(tags), id.getBaseUnit(), description, id.getType());
+        }
+    }
+}
