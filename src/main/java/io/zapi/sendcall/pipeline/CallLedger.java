@@ -81,7 +81,9 @@ public class CallLedger implements IdempotentRepository {
             "CREATE TABLE IF NOT EXISTS recorded_sources (source TEXT PRIMARY KEY, outcome TEXT NOT NULL, "
             + "recorded_at TEXT)",
             "CREATE TABLE IF NOT EXISTS pending_records (correlation_id TEXT PRIMARY KEY, uri TEXT NOT NULL, "
-            + "file_name TEXT, body TEXT NOT NULL, reason TEXT, parked_at TEXT NOT NULL)");
+            + "file_name TEXT, body TEXT NOT NULL, reason TEXT, parked_at TEXT NOT NULL)",
+            // one row, rewritten by the health check: a commit that fails while the database cannot be written
+            "CREATE TABLE IF NOT EXISTS write_checks (id INTEGER PRIMARY KEY, checked_at TEXT NOT NULL)");
 
     private final DataSource database;
     private final JdbcTemplate jdbc;
@@ -105,6 +107,15 @@ public class CallLedger implements IdempotentRepository {
         migrateCamelRepositories();
         addRecordedAt();
         interrupted.addAll(jdbc.queryForList("SELECT key FROM call_keys WHERE state = 'started'", String.class));
+    }
+
+    /**
+     * Commits one small write, for the health check: throws while the database cannot be written (a full disk, a
+     * read-only file system), as the claims and records of the pipeline would then fail too.
+     */
+    public synchronized void checkWritable() {
+        jdbc.update("INSERT INTO write_checks (id, checked_at) VALUES (1, ?) "
+                    + "ON CONFLICT (id) DO UPDATE SET checked_at = excluded.checked_at", Timestamps.now());
     }
 
     /** Camel starts and stops the repository with the idempotentConsumer: the ledger lives as long as the context. */

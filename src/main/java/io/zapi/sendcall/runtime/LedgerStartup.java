@@ -2,12 +2,14 @@ package io.zapi.sendcall.runtime;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.sql.SQLException;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
 import org.apache.camel.CamelContext;
 import org.apache.camel.spi.PropertiesComponent;
 import org.apache.camel.support.service.ServiceSupport;
+import org.springframework.dao.DataAccessException;
 import org.sqlite.SQLiteConfig;
 import org.sqlite.SQLiteDataSource;
 import org.springframework.jdbc.datasource.SingleConnectionDataSource;
@@ -39,10 +41,20 @@ final class LedgerStartup {
         SQLiteDataSource sqlite = new SQLiteDataSource(config);
         sqlite.setUrl("jdbc:sqlite:" + folder.resolve("calls.db"));
         // one connection for the ledger, which uses it one call at a time
-        SingleConnectionDataSource database = new SingleConnectionDataSource(sqlite.getConnection(), true);
-        CallLedger ledger = new CallLedger(database, Settings.isTrue(properties, "zapi.resend-interrupted"),
-                recordFolders(properties));
-        ledger.open();
+        CallLedger ledger;
+        try {
+            SingleConnectionDataSource database = new SingleConnectionDataSource(sqlite.getConnection(), true);
+            ledger = new CallLedger(database, Settings.isTrue(properties, "zapi.resend-interrupted"),
+                    recordFolders(properties));
+            ledger.open();
+        } catch (SQLException | DataAccessException e) {
+            // a read-only or full folder: SQLite says so in its own words, with no hint of what to do
+            throw new StartupException("Cannot write the ledger database " + folder.resolve("calls.db") + " ("
+                                       + e.getMessage() + "): make " + folder + " writable, or set "
+                                       + ModuleConfiguration.DATA_DIR + " (env "
+                                       + Settings.envName(ModuleConfiguration.DATA_DIR) + ") to a folder this user "
+                                       + "can write.");
+        }
         context.getRegistry().bind("callLedger", ledger);
         context.getRegistry().bind("pendingRecords", new PendingRecords(context, ledger));
         context.getRegistry().bind("retention", new Retention(ledger,

@@ -24,6 +24,7 @@ import io.zapi.sendcall.http.HttpServerErrors;
 import io.zapi.sendcall.inbox.FileReport;
 import io.zapi.sendcall.inbox.RequestFiles;
 import io.zapi.sendcall.jms.EmbeddedBroker;
+import io.zapi.sendcall.observe.HealthChecks;
 import io.zapi.sendcall.observe.ZapiMetrics;
 import io.zapi.sendcall.pipeline.PipelineResult;
 import io.zapi.sendcall.pipeline.RequestValidator;
@@ -181,6 +182,7 @@ public class ModuleConfiguration implements CamelConfiguration, CamelContextAwar
             }
             configureHttp(context, properties);
             LedgerStartup.start(context);
+            HealthChecks.registerIn(context);
         } catch (Exception e) {
             lock.stop();
             throw e;

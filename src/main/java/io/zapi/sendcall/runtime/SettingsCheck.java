@@ -11,6 +11,8 @@ import java.util.Optional;
 
 import org.apache.camel.spi.PropertiesComponent;
 
+import io.zapi.sendcall.observe.HealthChecks;
+
 /**
  * The settings, checked before anything starts (no folder, broker, server or route yet): every number against its
  * range, every switch for true or false, who may reach the HTTP API and the embedded broker, and whether the HTTP
@@ -50,6 +52,7 @@ final class SettingsCheck {
             new Range("zapi.records.retry-delay-ms", 1, HOUR_MS),
             new Range("zapi.http.idle-timeout-ms", 1, HOUR_MS),
             new Range("zapi.http.max-body-bytes", 1024, 64L * 1024 * 1024),
+            new Range(HealthChecks.ZAPI_FAILURES, 1, 1_000_000),
             new Range(ModuleConfiguration.SANDBOX_PORT, 0, 65535),
             new Range(ModuleConfiguration.JMS_EMBEDDED_PORT, 1, 65535),
             new Range(SERVER_PORT, 1, 65535),
