@@ -108,11 +108,16 @@ final class FileProgress {
         return report;
     }
 
-    /** The same in one log line: {@code calls.csv: running, 42% read, 120 requests (success 120), 20.5 rows/s, about 31 s left}. */
+    /**
+     * The same in one log line: {@code calls.csv: running, 42% read, 120 requests (success 120), 20.5 rows/s, about
+     * 31 s left}.
+     */
     String line(State state, Instant now) {
         Map<String, Long> outcomes = outcomes();
-        String counted = total(outcomes) + " requests" + (outcomes.isEmpty() ? "" : outcomes.entrySet().stream()
-                .map(e -> e.getKey() + " " + e.getValue()).collect(Collectors.joining(", ", " (", ")")));
+        long total = total(outcomes);
+        String counted = total + (total == 1 ? " request" : " requests") + (outcomes.isEmpty() ? ""
+                : outcomes.entrySet().stream().map(e -> e.getKey() + " " + e.getValue())
+                        .collect(Collectors.joining(", ", " (", ")")));
         String rate = rowsPerSecond(outcomes, now) + " rows/s";
         String read = (int) Math.floor(progress(state) * 100) + "% read";
         return switch (state) {

@@ -161,7 +161,11 @@ public class FileReport implements AggregationStrategy {
         } catch (JsonProcessingException e) {
             throw new IllegalStateException(e);
         }
-        if (sent.getException() != null) {
+        if (sent.getException() != null && state == FileProgress.State.RUNNING) {
+            // the next one follows within the interval; the final report, kept for later, says it if this goes on
+            LOG.debug("{}: its running report could not be written to {}", progress.file(), reportsUri,
+                    sent.getException());
+        } else if (sent.getException() != null) {
             LOG.warn("{}: its {} report could not be written to {}: {}", progress.file(), state.label(), reportsUri,
                     sent.getException().getMessage());
         }
