@@ -31,9 +31,19 @@ final class Reports {
         }
     }
 
-    /** Waits for the one report of this file. */
+    /**
+     * Waits for the one report of this file to say how the file ended (done, unreadable, interrupted): while the file
+     * is read, its report says running.
+     */
     static Path awaitOne(Path dataDir, String fileName) {
-        return await().atMost(Duration.ofSeconds(30)).until(() -> of(dataDir, fileName), r -> r.size() == 1).get(0);
+        await().atMost(Duration.ofSeconds(30)).until(() -> ended(dataDir, fileName));
+        return of(dataDir, fileName).get(0);
+    }
+
+    /** True once the one report of this file says how the file ended, rather than running. */
+    static boolean ended(Path dataDir, String fileName) {
+        List<Path> reports = of(dataDir, fileName);
+        return reports.size() == 1 && !RunningModule.read(reports.get(0)).path("state").asText().equals("running");
     }
 
     static JsonNode awaitReport(Path dataDir, String fileName) {

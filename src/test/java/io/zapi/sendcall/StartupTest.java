@@ -159,6 +159,7 @@ class StartupTest {
             "zapi.retry.max-attempts, -1, 1, 100",
             "zapi.http.connect-timeout-ms, 5s, 1, 600000",
             "zapi.inbox.poll-delay-ms, 99999999999999999999, 1, 3600000",
+            "zapi.reports.progress-interval-ms, 50, 100, 3600000",
             "zapi.default-call-duration, 16, 1, 15",
             "zapi.rate-limit, 1.5, 0, 100000",
             "camel.server.port, 70000, 1, 65535"})

@@ -13,6 +13,7 @@ import java.util.Map;
 import java.util.NoSuchElementException;
 import java.util.Set;
 import java.util.function.BooleanSupplier;
+import java.util.function.LongSupplier;
 import java.util.function.Supplier;
 
 import com.fasterxml.jackson.core.JsonParser;
@@ -53,6 +54,8 @@ public abstract class RequestFile implements Iterator<RequestRow>, Closeable {
     private boolean interrupted;
     private BooleanSupplier stopping = () -> false;
     private Supplier<String> atTheEnd = () -> null;
+    private long size;
+    private LongSupplier bytesRead = () -> 0;
 
     /** Stops taking rows once this says so (the module is shutting down); the file is then interrupted. */
     RequestFile stopWhen(BooleanSupplier stopping) {
@@ -67,6 +70,23 @@ public abstract class RequestFile implements Iterator<RequestRow>, Closeable {
     RequestFile atTheEnd(Supplier<String> check) {
         this.atTheEnd = check;
         return this;
+    }
+
+    /** The file's size when it was opened, and how many of its bytes have been read so far (from any thread). */
+    RequestFile measuredBy(long size, LongSupplier bytesRead) {
+        this.size = size;
+        this.bytesRead = bytesRead;
+        return this;
+    }
+
+    /** The file's size in bytes when it was opened; 0 for what was never opened. */
+    public long getSize() {
+        return size;
+    }
+
+    /** Bytes read from the file so far: ahead of the rows handed out by at most the readers' buffers (64 KiB). */
+    public long getBytesRead() {
+        return bytesRead.getAsLong();
     }
 
     /** True when the module began shutting down before the file was read to its end: it stays in the inbox. */

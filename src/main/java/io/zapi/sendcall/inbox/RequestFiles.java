@@ -1,5 +1,6 @@
 package io.zapi.sendcall.inbox;
 
+import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
@@ -44,10 +45,52 @@ public class RequestFiles {
         Path path = path(exchange);
         BasicFileAttributes taken = exchange.getProperty(TAKEN, BasicFileAttributes.class);
         // never through a symbolic link: one put in place of the file since it was taken is not followed either
-        InputStream in = Files.newInputStream(path, LinkOption.NOFOLLOW_LINKS);
+        ReadBytes in = new ReadBytes(Files.newInputStream(path, LinkOption.NOFOLLOW_LINKS));
         return reader(in, exchange.getMessage().getHeader(Exchange.FILE_NAME, String.class))
                 .stopWhen(stopping)
-                .atTheEnd(() -> changedSince(path, taken));
+                .atTheEnd(() -> changedSince(path, taken))
+                .measuredBy(taken != null ? taken.size() : Files.size(path), in::count);
+    }
+
+    /**
+     * Counts the bytes read through it, for the file's progress. The count is read by another thread (the report's
+     * ticker) than the one reading, hence volatile; only the reading thread writes it.
+     */
+    private static final class ReadBytes extends FilterInputStream {
+        private volatile long count;
+
+        ReadBytes(InputStream in) {
+            super(in);
+        }
+
+        long count() {
+            return count;
+        }
+
+        @Override
+        public int read() throws IOException {
+            int b = super.read();
+            if (b >= 0) {
+                count++;
+            }
+            return b;
+        }
+
+        @Override
+        public int read(byte[] buffer, int offset, int length) throws IOException {
+            int read = super.read(buffer, offset, length);
+            if (read > 0) {
+                count += read;
+            }
+            return read;
+        }
+
+        @Override
+        public long skip(long n) throws IOException {
+            long skipped = super.skip(n);
+            count += skipped;
+            return skipped;
+        }
     }
 
     /** Reads a stream as an inbox file of this name is read, without looking at any file at its end. */

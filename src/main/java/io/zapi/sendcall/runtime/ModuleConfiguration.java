@@ -141,9 +141,12 @@ public class ModuleConfiguration implements CamelConfiguration, CamelContextAwar
         return new PipelineResult();
     }
 
+    @PropertyInject("zapi.reports.progress-interval-ms")
+    private long progressIntervalMs;
+
     @BindToRegistry
     public FileReport fileReport() {
-        return new FileReport();
+        return new FileReport(progressIntervalMs);
     }
 
     /**

@@ -50,6 +50,7 @@ final class SettingsCheck {
             new Range("zapi.inbox.poll-delay-ms", 1, HOUR_MS),
             new Range("zapi.inbox.settle-ms", 0, HOUR_MS),
             new Range("zapi.records.retry-delay-ms", 1, HOUR_MS),
+            new Range("zapi.reports.progress-interval-ms", 100, HOUR_MS),
             new Range("zapi.http.idle-timeout-ms", 1, HOUR_MS),
             new Range("zapi.http.max-body-bytes", 1024, 64L * 1024 * 1024),
             new Range(HealthChecks.ZAPI_FAILURES, 1, 1_000_000),
