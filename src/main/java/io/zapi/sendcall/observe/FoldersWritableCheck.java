@@ -51,8 +51,8 @@ public final class FoldersWritableCheck extends AbstractHealthCheck {
         }
     }
 
-    /** Null when a file can be written into the folder, else why not. */
-    private static String whyNotWritable(Path folder) {
+    /** Null when a file can be written into the folder, else why not (also the start-up's test of a folder). */
+    public static String whyNotWritable(Path folder) {
         Path probe = null;
         try {
             probe = Files.createTempFile(folder, ".health-", ".tmp");

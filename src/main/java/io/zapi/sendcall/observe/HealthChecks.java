@@ -10,6 +10,7 @@ import org.apache.camel.spi.PropertiesComponent;
 
 import io.zapi.sendcall.pipeline.CallLedger;
 import io.zapi.sendcall.records.Outcome;
+import io.zapi.sendcall.runtime.FolderSettings;
 import io.zapi.sendcall.runtime.ModuleConfiguration;
 import io.zapi.sendcall.runtime.Settings;
 import io.zapi.sendcall.runtime.StartupException;
@@ -50,10 +51,14 @@ public final class HealthChecks {
         context.getManagementStrategy().addEventNotifier(zapi.callWatcher());
     }
 
-    /** The data folder, the inbox's folders, and each outcome's and the reports' folder when it is a file: URI. */
+    /**
+     * The data folder, the inbox's folders (zapi.inbox-dir), and each outcome's and the reports' folder when it is a
+     * file: URI.
+     */
     static List<Path> writtenFolders(PropertiesComponent properties, Path dataDir) {
-        List<Path> folders = new ArrayList<>(List.of(dataDir, dataDir.resolve("inbox"),
-                dataDir.resolve("inbox/.done"), dataDir.resolve("inbox/.error")));
+        Path inbox = FolderSettings.inbox(properties);
+        List<Path> folders = new ArrayList<>(List.of(dataDir));
+        FolderSettings.INBOX_FOLDERS.forEach(folder -> folders.add(inbox.resolve(folder)));
         List<String> uris = new ArrayList<>();
         for (String outcome : Outcome.labels()) {
             uris.add(Settings.get(properties, "zapi.outcome." + outcome + "-uri"));

@@ -55,14 +55,15 @@ public class Retention {
     private final Path reportsFolder;
 
     /**
+     * @param inbox         the inbox (zapi.inbox-dir), whose .done and .error hold the kept originals
      * @param recordFolders the folders of the outcomes whose URI is {@code file:}; another endpoint keeps its records
      *                      its own way
      * @param reportsFolder the reports' folder when zapi.reports-uri is {@code file:}, else null
      */
-    public Retention(CallLedger ledger, int days, Path dataDir, Collection<Path> recordFolders, Path reportsFolder) {
+    public Retention(CallLedger ledger, int days, Path inbox, Collection<Path> recordFolders, Path reportsFolder) {
         this.ledger = ledger;
         this.days = days;
-        this.inbox = dataDir.toAbsolutePath().normalize().resolve("inbox");
+        this.inbox = inbox.toAbsolutePath().normalize();
         // two outcomes may share a folder: each file is looked at once
         this.recordFolders = new LinkedHashSet<>();
         recordFolders.forEach(folder -> this.recordFolders.add(folder.toAbsolutePath().normalize()));

@@ -59,7 +59,7 @@ final class LedgerStartup {
         context.getRegistry().bind("pendingRecords", new PendingRecords(context, ledger));
         context.getRegistry().bind("retention", new Retention(ledger,
                 Integer.parseInt(Settings.getOr(properties, "zapi.retention.days", "0")),
-                Path.of(Settings.get(properties, ModuleConfiguration.DATA_DIR)), recordFolders(properties).values(),
+                FolderSettings.inbox(properties), recordFolders(properties).values(),
                 fileFolder(Settings.get(properties, "zapi.reports-uri"))));
         // closed with the context, not with a route that uses it: a route stopped and started again keeps its ledger
         context.addService(new ServiceSupport() {

@@ -1,8 +1,5 @@
 package io.zapi.sendcall.runtime;
 
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 
@@ -55,10 +52,13 @@ public class ModuleConfiguration implements CamelConfiguration, CamelContextAwar
     public static final String JMS_EMBEDDED_HOST = "zapi.jms.embedded-host";
     public static final String JMS_EMBEDDED_PORT = "zapi.jms.embedded-port";
 
-    /** The folders of the contract, created at start-up under zapi.data-dir. */
-    public static final List<String> FOLDERS = java.util.stream.Stream.of(List.of("inbox", "inbox/.done", "inbox/.error"),
-            Outcome.labels().stream().map(outcome -> "outbox/" + outcome).toList(), List.of("outbox/reports"))
-            .flatMap(List::stream).toList();
+    /**
+     * The folders of the contract under zapi.data-dir with the default zapi.inbox-dir and zapi.outbox-dir; created at
+     * start-up under those settings ({@link FolderSettings}).
+     */
+    public static final List<String> FOLDERS = java.util.stream.Stream.of(
+            FolderSettings.INBOX_FOLDERS.stream().map(folder -> folder.isEmpty() ? "inbox" : "inbox/" + folder),
+            FolderSettings.OUTBOX_FOLDERS.stream().map(folder -> "outbox/" + folder)).flatMap(s -> s).toList();
     public static final List<String> OUTCOMES = Outcome.labels();
 
     private static final Logger LOG = LoggerFactory.getLogger(ModuleConfiguration.class);
@@ -179,7 +179,7 @@ public class ModuleConfiguration implements CamelConfiguration, CamelContextAwar
         DataFolderLock lock = DataFolderLock.acquire(dataDir);
         context.addService(lock, true, true);
         try {
-            createFolders(dataDir);
+            FolderSettings.create(properties);
             if (Settings.get(properties, JMS_BROKER_URL) == null) {
                 EmbeddedBroker.startIn(context, embeddedBrokerUrl, jmsConnections::resetConnection);
             }
@@ -216,16 +216,6 @@ public class ModuleConfiguration implements CamelConfiguration, CamelContextAwar
                      + "Set {} (env {}) to require it in an {} header.", host, Settings.getOr(properties,
                     "camel.server.port", "8080"), SettingsCheck.isLoopback(host) ? " (loopback: this machine only)"
                             : "", HTTP_API_KEY, envName(HTTP_API_KEY), HttpApiKey.HEADER);
-        }
-    }
-
-    private static void createFolders(Path dataDir) {
-        try {
-            for (String folder : FOLDERS) {
-                Files.createDirectories(dataDir.resolve(folder));
-            }
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot create the data folders under " + dataDir.toAbsolutePath(), e);
         }
     }
 

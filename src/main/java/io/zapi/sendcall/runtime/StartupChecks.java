@@ -39,6 +39,7 @@ public final class StartupChecks {
         SettingsCheck.requireHttpPortFree(properties);
         SettingsCheck.requireManagementPortFree(properties);
         requireCredentials(properties);
+        FolderSettings.check(properties);
     }
 
     /** Without this check Camel Main starts happily with no route at all. */
