@@ -250,6 +250,50 @@ class StartupTest {
     }
 
     @Test
+    void theManagementPortFollowsTheHttpApisBindingRule() throws Exception {
+        try (ZapiStub zapi = new ZapiStub()) {
+            try (RunningModule module = RunningModule.start(zapi.baseUrl(), dataDir)) {
+                assertThat(listens("127.0.0.1", managementPort(module))).isTrue();
+                assertThat(listens("127.0.0.2", managementPort(module))).isFalse();
+            }
+            try (RunningModule module = RunningModule.start(zapi.baseUrl(), dataDir,
+                    Map.of("zapi.http.api-key", "an-api-key-of-32-characters-long"))) {
+                assertThat(listens("127.0.0.2", managementPort(module))).isTrue();
+            }
+            try (RunningModule module = RunningModule.start(zapi.baseUrl(), dataDir,
+                    Map.of("camel.management.host", "0.0.0.0", "zapi.http.allow-anonymous", "true"))) {
+                assertThat(listens("127.0.0.2", managementPort(module))).isTrue();
+            }
+        }
+        Path notYetThere = dataDir.resolve("data");
+        Map<String, String> settings = Map.of("zapi.data-dir", notYetThere.toString(), "zapi.sandbox", "true",
+                "camel.management.host", "0.0.0.0");
+        try (ModuleProcess module = ModuleProcess.start(settings, Map.of())) {
+            assertThat(refusal(module)).contains("Cannot start: The management port (health, metrics) would listen "
+                                                 + "on 0.0.0.0 (camel.management.host (env CAMEL_MANAGEMENT_HOST)) "
+                                                 + "with no API key")
+                    .contains("Set zapi.http.api-key (env ZAPI_HTTP_API_KEY)");
+        }
+        assertThat(notYetThere).doesNotExist();
+    }
+
+    @Test
+    void aTakenManagementPortIsRefusedNamingTheSetting() throws Exception {
+        try (ServerSocket taken = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            Map<String, String> settings = Map.of("zapi.data-dir", dataDir.resolve("data").toString(),
+                    "zapi.sandbox", "true", "camel.management.port", String.valueOf(taken.getLocalPort()));
+            try (ModuleProcess module = ModuleProcess.start(settings, Map.of())) {
+                assertThat(refusal(module)).contains("Cannot start: The management server cannot listen on")
+                        .contains("Set camel.management.port (env CAMEL_MANAGEMENT_PORT) to a free port");
+            }
+        }
+    }
+
+    private static int managementPort(RunningModule module) {
+        return Integer.parseInt(module.context().resolvePropertyPlaceholders("{{camel.management.port}}"));
+    }
+
+    @Test
     void theEmbeddedBrokerBeyondLoopbackIsRefusedUnlessTheUserSaysSo() throws Exception {
         Path notYetThere = dataDir.resolve("data");
         Map<String, String> settings = Map.of("zapi.data-dir", notYetThere.toString(), "zapi.sandbox", "true",

@@ -102,19 +102,8 @@ final class SettingsCheck {
      * a key it listens on loopback, and beyond loopback only when the user says so with zapi.http.allow-anonymous.
      */
     private static void requireHttpExposureWanted(PropertiesComponent properties) {
-        boolean keyed = value(properties, ModuleConfiguration.HTTP_API_KEY).isPresent();
-        Optional<String> host = value(properties, SERVER_HOST);
-        if (host.isEmpty()) {
-            properties.addOverrideProperty(SERVER_HOST, keyed ? EVERY_INTERFACE : LOOPBACK);
-            return;
-        }
-        if (!keyed && !isLoopback(host.get()) && !isTrue(properties, HTTP_ALLOW_ANONYMOUS)) {
-            throw new StartupException("The HTTP API would listen on " + host.get() + " (" + name(SERVER_HOST)
-                                       + ") with no API key: anyone who reaches this machine could place calls on "
-                                       + "your Z-API account. Set " + name(ModuleConfiguration.HTTP_API_KEY)
-                                       + ", or listen on " + LOOPBACK + ", or set " + name(HTTP_ALLOW_ANONYMOUS)
-                                       + " to true if that is really wanted.");
-        }
+        requireExposureWanted(properties, SERVER_HOST, "The HTTP API", "anyone who reaches this machine could place "
+                                                                       + "calls on your Z-API account");
     }
 
     /**
@@ -122,18 +111,25 @@ final class SettingsCheck {
      * how busy the module is and what it calls: it follows the HTTP API's rule and switch.
      */
     private static void requireManagementExposureWanted(PropertiesComponent properties) {
+        requireExposureWanted(properties, MANAGEMENT_HOST, "The management port (health, metrics)",
+                "it shows anyone who reaches this machine what the module does");
+    }
+
+    /** Unset, the host is settled here: loopback without an API key, every interface with one. */
+    private static void requireExposureWanted(PropertiesComponent properties, String hostKey, String server,
+                                              String risk) {
         boolean keyed = value(properties, ModuleConfiguration.HTTP_API_KEY).isPresent();
-        Optional<String> host = value(properties, MANAGEMENT_HOST);
+        Optional<String> host = value(properties, hostKey);
         if (host.isEmpty()) {
-            properties.addOverrideProperty(MANAGEMENT_HOST, keyed ? EVERY_INTERFACE : LOOPBACK);
+            properties.addOverrideProperty(hostKey, keyed ? EVERY_INTERFACE : LOOPBACK);
             return;
         }
         if (!keyed && !isLoopback(host.get()) && !isTrue(properties, HTTP_ALLOW_ANONYMOUS)) {
-            throw new StartupException("The management port (health, metrics) would listen on " + host.get() + " ("
-                                       + name(MANAGEMENT_HOST) + ") with no API key set: it shows anyone who reaches "
-                                       + "this machine what the module does. Set " + name(ModuleConfiguration.HTTP_API_KEY)
-                                       + ", or listen on " + LOOPBACK + ", or set " + name(HTTP_ALLOW_ANONYMOUS)
-                                       + " to true if that is really wanted.");
+            throw new StartupException(server + " would listen on " + host.get() + " (" + name(hostKey)
+                                       + ") with no API key: " + risk + ". Set "
+                                       + name(ModuleConfiguration.HTTP_API_KEY) + ", or listen on " + LOOPBACK
+                                       + ", or set " + name(HTTP_ALLOW_ANONYMOUS) + " to true if that is really "
+                                       + "wanted.");
         }
     }
 
