@@ -109,17 +109,45 @@ public class Retention {
 
     /** The regular files directly in the folder, named as the module names them, last modified before the cutoff. */
     private static int purgeFiles(Path folder, Pattern names, Instant cutoff, Failures failures) {
+        return purgeWhere(folder, failures, entry -> {
+            if (!names.matcher(entry.getFileName().toString()).matches()) {
+                return false;
+            }
+            BasicFileAttributes attributes = Files.readAttributes(entry, BasicFileAttributes.class,
+                    LinkOption.NOFOLLOW_LINKS);
+            return attributes.isRegularFile() && attributes.lastModifiedTime().toInstant().isBefore(cutoff);
+        });
+    }
+
+    /**
+     * Each kept original (a file, or whatever the inbox set aside as it was: a link, a FIFO, a folder with its files) is
+     * old once both the time it was taken (its name's prefix) and its last modification, of everything in it, are
+     * before the cutoff: a file dropped with an old time is not purged right after it was processed.
+     */
+    private static int purgeOriginals(Path folder, Instant cutoff, Failures failures) {
+        return purgeWhere(folder, failures, entry -> {
+            Matcher name = KEPT.matcher(entry.getFileName().toString());
+            return name.matches() && takenAt(name.group(1)).isBefore(cutoff) && lastModified(entry).isBefore(cutoff);
+        });
+    }
+
+    /** Whether an entry of a folder is to be purged; it may look at the file system. */
+    private interface Purgeable {
+        boolean test(Path entry) throws IOException;
+    }
+
+    /**
+     * Deletes the entries directly in the folder that are to be purged, links as links; returns how many. An entry
+     * that cannot be deleted is counted as a failure and the others go on; one removed meanwhile, or a folder the
+     * user removed, holds nothing to purge.
+     */
+    private static int purgeWhere(Path folder, Failures failures, Purgeable purgeable) {
         int purged = 0;
         try (DirectoryStream<Path> entries = Files.newDirectoryStream(folder)) {
             for (Path entry : entries) {
-                if (!names.matcher(entry.getFileName().toString()).matches()) {
-                    continue;
-                }
                 try {
-                    BasicFileAttributes attributes = Files.readAttributes(entry, BasicFileAttributes.class,
-                            LinkOption.NOFOLLOW_LINKS);
-                    if (attributes.isRegularFile() && attributes.lastModifiedTime().toInstant().isBefore(cutoff)) {
-                        Files.delete(entry);
+                    if (purgeable.test(entry)) {
+                        deleteWithoutFollowingLinks(entry);
                         purged++;
                     }
                 } catch (NoSuchFileException gone) {
@@ -129,39 +157,7 @@ public class Retention {
                 }
             }
         } catch (NoSuchFileException absent) {
-            // a folder the user removed holds nothing to purge
-        } catch (IOException e) {
-            failures.add(e);
-        }
-        return purged;
-    }
-
-    /**
-     * Each kept original (a file, or whatever the inbox set aside as it was: a link, a FIFO, a folder with its files) is
-     * old once both the time it was taken (its name's prefix) and its last modification, of everything in it, are
-     * before the cutoff: a file dropped with an old time is not purged right after it was processed.
-     */
-    private static int purgeOriginals(Path folder, Instant cutoff, Failures failures) {
-        int purged = 0;
-        try (DirectoryStream<Path> entries = Files.newDirectoryStream(folder)) {
-            for (Path entry : entries) {
-                Matcher name = KEPT.matcher(entry.getFileName().toString());
-                if (!name.matches()) {
-                    continue;
-                }
-                try {
-                    if (takenAt(name.group(1)).isBefore(cutoff) && lastModified(entry).isBefore(cutoff)) {
-                        deleteWithoutFollowingLinks(entry);
-                        purged++;
-                    }
-                } catch (NoSuchFileException gone) {
-                    // removed meanwhile
-                } catch (IOException e) {
-                    failures.add(e);
-                }
-            }
-        } catch (NoSuchFileException absent) {
-            // nothing kept there
+            // nothing there to purge
         } catch (IOException e) {
             failures.add(e);
         }
