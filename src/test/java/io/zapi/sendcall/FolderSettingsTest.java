@@ -2,22 +2,17 @@ package io.zapi.sendcall;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 import io.zapi.sendcall.runtime.StartupException;
@@ -40,14 +35,8 @@ class FolderSettingsTest {
     @TempDir
     Path root;
 
-    private final List<Path> mounted = new ArrayList<>();
-
-    @AfterEach
-    void unmount() throws Exception {
-        for (int i = mounted.size() - 1; i >= 0; i--) {
-            run("umount", "-l", mounted.get(i).toString());
-        }
-    }
+    @RegisterExtension
+    final Mounts mounts = new Mounts();
 
     private Path dataDir() {
         return root.resolve("data");
@@ -99,9 +88,9 @@ class FolderSettingsTest {
         try (ZapiStub zapi = new ZapiStub();
              RunningModule first = RunningModule.start(zapi.baseUrl(), dataDir(), folders());
              RunningModule second = RunningModule.start(zapi.baseUrl(), otherData, folders())) {
-            assertThat(post(first, "{\"phone\": \"5511944440002\", \"id\": \"replica-1\"}").statusCode())
+            assertThat(first.post("{\"phone\": \"5511944440002\", \"id\": \"replica-1\"}").statusCode())
                     .isEqualTo(200);
-            assertThat(post(second, "{\"phone\": \"5511944440003\", \"id\": \"replica-2\"}").statusCode())
+            assertThat(second.post("{\"phone\": \"5511944440003\", \"id\": \"replica-2\"}").statusCode())
                     .isEqualTo(200);
 
             List<String> ids = visible(outbox().resolve("success")).map(RunningModule::read)
@@ -132,7 +121,7 @@ class FolderSettingsTest {
     void anInboxThatCannotBeWrittenIsRefusedAtStartUp() throws Exception {
         Files.createDirectories(inbox().resolve(".done"));
         Files.createDirectories(inbox().resolve(".error"));
-        readOnly(inbox());
+        mounts.readOnly(inbox());
         assertThat(refusal(folders())).contains("zapi.inbox-dir (env ZAPI_INBOX_DIR)").contains(inbox().toString())
                 .contains("Read-only file system");
     }
@@ -173,13 +162,13 @@ class FolderSettingsTest {
                     .doesNotContain(dataDir().resolve("outbox").toString());
             awaitReady(module, 200);
 
-            readOnly(outbox());
+            mounts.readOnly(outbox());
             JsonNode down = awaitReady(module, 503);
             assertThat(check(down, "folders").path("status").asText()).isEqualTo("DOWN");
             assertThat(message(check(down, "folders"))).contains("not writable")
                     .contains(outbox().resolve("success").toString());
 
-            run("mount", "-o", "remount,bind,rw", outbox().toString());
+            mounts.writable(outbox());
             assertThat(check(awaitReady(module, 200), "folders").path("status").asText()).isEqualTo("UP");
         }
     }
@@ -212,25 +201,5 @@ class FolderSettingsTest {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-    }
-
-    private static HttpResponse<String> post(RunningModule module, String body) throws Exception {
-        String port = module.context().resolvePropertyPlaceholders("{{camel.server.port}}");
-        return HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port
-                                                                                 + "/send-call"))
-                .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body)).build(),
-                HttpResponse.BodyHandlers.ofString());
-    }
-
-    private void readOnly(Path folder) throws Exception {
-        run("mount", "--bind", folder.toString(), folder.toString());
-        mounted.add(folder);
-        run("mount", "-o", "remount,bind,ro", folder.toString());
-    }
-
-    private static void run(String... command) throws Exception {
-        Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
-        String output = new String(process.getInputStream().readAllBytes());
-        assertThat(process.waitFor()).as(String.join(" ", command) + ": " + output).isZero();
     }
 }

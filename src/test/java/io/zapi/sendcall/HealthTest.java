@@ -1,7 +1,6 @@
 package io.zapi.sendcall;
 
 import java.io.IOException;
-import java.io.OutputStream;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -18,8 +17,8 @@ import com.github.tomakehurst.wiremock.http.Fault;
 import org.apache.activemq.artemis.core.config.Configuration;
 import org.apache.activemq.artemis.core.config.impl.ConfigurationImpl;
 import org.apache.activemq.artemis.core.server.embedded.EmbeddedActiveMQ;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 import io.zapi.sendcall.pipeline.Json;
@@ -43,18 +42,12 @@ class HealthTest {
     @TempDir
     Path dataDir;
 
-    private final List<Path> mounted = new ArrayList<>();
-
-    @AfterEach
-    void unmount() throws Exception {
-        for (int i = mounted.size() - 1; i >= 0; i--) {
-            run("umount", "-l", mounted.get(i).toString());
-        }
-    }
+    @RegisterExtension
+    final Mounts mounts = new Mounts();
 
     @Test
     void aDataFolderThatCannotBeWrittenIsRefusedAtStartUp() throws Exception {
-        readOnly(dataDir);
+        mounts.readOnly(dataDir);
         try (ZapiStub zapi = new ZapiStub()) {
             assertThatThrownBy(() -> RunningModule.start(zapi.baseUrl(), dataDir).close())
                     .satisfies(e -> assertThat(startupCause(e)).isNotNull().extracting(Throwable::getMessage)
@@ -66,7 +59,7 @@ class HealthTest {
     @Test
     void aLedgerFolderThatCannotBeWrittenIsRefusedAtStartUp() throws Exception {
         Path ledger = Files.createDirectories(dataDir.resolve("ledger"));
-        readOnly(ledger);
+        mounts.readOnly(ledger);
         try (ZapiStub zapi = new ZapiStub()) {
             assertThatThrownBy(() -> RunningModule.start(zapi.baseUrl(), dataDir).close())
                     .satisfies(e -> assertThat(startupCause(e)).isNotNull().extracting(Throwable::getMessage)
@@ -77,11 +70,11 @@ class HealthTest {
     @Test
     void readinessIsDownWhileTheLedgerCannotBeWrittenAndUpAgainOnceItCan() throws Exception {
         Path ledger = Files.createDirectories(dataDir.resolve("ledger"));
-        mount(ledger, "tmpfs", "-t", "tmpfs", "-o", "size=512k");
+        mounts.tmpfs(ledger, "512k");
         try (ZapiStub zapi = new ZapiStub(); RunningModule module = RunningModule.start(zapi.baseUrl(), dataDir)) {
             awaitReady(module, 200);
             Path filler = ledger.resolve("filler");
-            fill(filler);
+            Mounts.fill(filler);
 
             JsonNode down = awaitReady(module, 503);
             assertThat(check(down, "ledger").path("status").asText()).isEqualTo("DOWN");
@@ -99,13 +92,13 @@ class HealthTest {
     void readinessIsDownWhileTheDataFolderIsReadOnlyAndUpAgainOnceItIsWritable() throws Exception {
         try (ZapiStub zapi = new ZapiStub(); RunningModule module = RunningModule.start(zapi.baseUrl(), dataDir)) {
             awaitReady(module, 200);
-            readOnly(dataDir);
+            mounts.readOnly(dataDir);
 
             JsonNode down = awaitReady(module, 503);
             assertThat(check(down, "folders").path("status").asText()).isEqualTo("DOWN");
             assertThat(message(check(down, "folders"))).contains("not writable").contains(dataDir.toString());
 
-            writable(dataDir);
+            mounts.writable(dataDir);
             assertThat(check(awaitReady(module, 200), "folders").path("status").asText()).isEqualTo("UP");
         }
     }
@@ -115,18 +108,18 @@ class HealthTest {
         try (ZapiStub zapi = new ZapiStub(); RunningModule module = RunningModule.start(zapi.baseUrl(), dataDir)) {
             awaitReady(module, 200);
             Path failed = module.outbox("failed");
-            readOnly(failed);
+            mounts.readOnly(failed);
 
             JsonNode down = awaitReady(module, 503);
             assertThat(message(check(down, "folders"))).contains(failed.toString())
                     .doesNotContain(module.outbox("success").toString());
 
-            writable(failed);
+            mounts.writable(failed);
             awaitReady(module, 200);
             Path reports = dataDir.resolve("outbox/reports");
-            readOnly(reports);
+            mounts.readOnly(reports);
             assertThat(message(check(awaitReady(module, 503), "folders"))).contains(reports.toString());
-            writable(reports);
+            mounts.writable(reports);
             awaitReady(module, 200);
         }
     }
@@ -157,16 +150,16 @@ class HealthTest {
         try (ZapiStub zapi = new ZapiStub(); RunningModule module = RunningModule.start(zapi.baseUrl(), dataDir,
                 Map.of("zapi.health.zapi-failures", "2"))) {
             awaitReady(module, 200);
-            assertThat(post(module, "{\"phone\": \"5561955550001\"}").statusCode()).isEqualTo(200);
+            assertThat(module.post("{\"phone\": \"5561955550001\"}").statusCode()).isEqualTo(200);
             JsonNode up = check(json(health(module, "/observe/health?data=true")), "zapi");
             assertThat(up.path("status").asText()).isEqualTo("UP");
             assertThat(up.toString()).contains("\"zapi.last.status\":200").contains("zapi.last.success");
 
             zapi.answer("5561955550002", aResponse().withFault(Fault.CONNECTION_RESET_BY_PEER));
-            post(module, "{\"phone\": \"5561955550002\"}");
+            module.post("{\"phone\": \"5561955550002\"}");
             assertThat(check(json(health(module, "/observe/health?data=true")), "zapi").path("status").asText())
                     .isEqualTo("UP");
-            post(module, "{\"phone\": \"5561955550002\"}");
+            module.post("{\"phone\": \"5561955550002\"}");
 
             HttpResponse<String> all = health(module, "/observe/health?data=true");
             JsonNode down = check(json(all), "zapi");
@@ -178,7 +171,7 @@ class HealthTest {
             assertThat(ready.statusCode()).as(ready.body()).isEqualTo(200);
             assertThat(check(json(ready), "zapi")).isNull();
 
-            assertThat(post(module, "{\"phone\": \"5561955550003\"}").statusCode()).isEqualTo(200);
+            assertThat(module.post("{\"phone\": \"5561955550003\"}").statusCode()).isEqualTo(200);
             JsonNode back = check(json(health(module, "/observe/health?data=true")), "zapi");
             assertThat(back.path("status").asText()).isEqualTo("UP");
             assertThat(back.toString()).contains("\"zapi.connection.failures\":0");
@@ -250,14 +243,6 @@ class HealthTest {
         }
     }
 
-    private static HttpResponse<String> post(RunningModule module, String body) throws Exception {
-        String port = module.context().resolvePropertyPlaceholders("{{camel.server.port}}");
-        return HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port
-                                                                                 + "/send-call"))
-                .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body)).build(),
-                HttpResponse.BodyHandlers.ofString());
-    }
-
     private static StartupException startupCause(Throwable e) {
         for (Throwable t = e; t != null; t = t.getCause()) {
             if (t instanceof StartupException startup) {
@@ -265,44 +250,5 @@ class HealthTest {
             }
         }
         return null;
-    }
-
-    private void readOnly(Path folder) throws Exception {
-        mount(folder, folder.toString(), "--bind");
-        run("mount", "-o", "remount,bind,ro", folder.toString());
-    }
-
-    private static void writable(Path folder) throws Exception {
-        run("mount", "-o", "remount,bind,rw", folder.toString());
-    }
-
-    private void mount(Path target, String source, String... options) throws Exception {
-        List<String> command = new ArrayList<>(List.of("mount"));
-        command.addAll(List.of(options));
-        command.add(source);
-        command.add(target.toString());
-        run(command.toArray(String[]::new));
-        mounted.add(target);
-    }
-
-    private static void run(String... command) throws Exception {
-        Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
-        String output = new String(process.getInputStream().readAllBytes());
-        assertThat(process.waitFor()).as(String.join(" ", command) + ": " + output).isZero();
-    }
-
-    /** Writes until the file system says it is full. */
-    private static void fill(Path file) throws IOException {
-        byte[] block = new byte[4096];
-        try (OutputStream out = Files.newOutputStream(file)) {
-            for (int i = 0; i < 100_000; i++) {
-                out.write(block);
-                out.flush();
-            }
-        } catch (IOException full) {
-            assertThat(full.getMessage()).contains("No space left");
-            return;
-        }
-        throw new AssertionError("the file system did not fill up");
     }
 }

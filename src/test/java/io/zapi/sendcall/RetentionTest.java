@@ -27,6 +27,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 import org.slf4j.LoggerFactory;
 
@@ -57,6 +58,9 @@ class RetentionTest {
     Path dataDir;
     @TempDir
     Path elsewhere;
+
+    @RegisterExtension
+    final Mounts mounts = new Mounts();
 
     private final ListAppender<ILoggingEvent> retentionLog = new ListAppender<>();
 
@@ -132,7 +136,6 @@ class RetentionTest {
     void whileRunningThePurgeComesBackEveryIntervalAndGoesOnPastWhatCannotBeDeleted() throws Exception {
         Path failed = Files.createDirectories(dataDir.resolve("outbox/failed"));
         Path stuck = age(Files.writeString(failed.resolve(UUID.randomUUID() + ".json"), "{}"));
-        List<Path> mounted = new java.util.ArrayList<>();
         try (ZapiStub zapi = new ZapiStub(); RunningModule module = RunningModule.start(zapi.baseUrl(), dataDir,
                 Map.of("zapi.retention.days", "1", "zapi.retention.interval-ms", "300"))) {
             awaitRetentionLine();
@@ -143,9 +146,7 @@ class RetentionTest {
 
             // a read-only folder: its old record is counted as not deleted, the other kinds are still purged
             Path cannot = age(Files.writeString(failed.resolve(UUID.randomUUID() + ".json"), "{}"));
-            run("mount", "--bind", failed.toString(), failed.toString());
-            mounted.add(failed);
-            run("mount", "-o", "remount,ro,bind", failed.toString());
+            mounts.readOnly(failed);
             Path report = age(Files.writeString(module.dataDir().resolve("outbox/reports/" + OLD_PREFIX + "x.json"),
                     "{}"));
             retentionLog.list.clear();
@@ -156,10 +157,6 @@ class RetentionTest {
             String line = retentionLog.list.stream().map(ILoggingEvent::getFormattedMessage)
                     .filter(m -> m.contains("could not be deleted")).findFirst().orElseThrow();
             assertThat(line).contains("1 could not be deleted").doesNotContain(dataDir.toString());
-        } finally {
-            for (Path folder : mounted) {
-                run("umount", "-l", folder.toString());
-            }
         }
     }
 
@@ -295,11 +292,5 @@ class RetentionTest {
             statement.setString(1, value);
             assertThat(statement.executeUpdate()).as(sql).isPositive();
         }
-    }
-
-    private static void run(String... command) throws Exception {
-        Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
-        String output = new String(process.getInputStream().readAllBytes());
-        assertThat(process.waitFor()).as(String.join(" ", command) + ": " + output).isZero();
     }
 }

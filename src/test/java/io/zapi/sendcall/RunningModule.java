@@ -2,6 +2,10 @@ package io.zapi.sendcall;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -35,6 +39,8 @@ final class RunningModule implements AutoCloseable {
     static final String SEND_CALL_PATH = "/instances/" + INSTANCE_ID + "/token/" + INSTANCE_TOKEN + "/send-call";
 
     static final List<String> OUTCOMES = ModuleConfiguration.OUTCOMES;
+
+    private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
     private final Main main;
     private final Path dataDir;
@@ -169,6 +175,15 @@ final class RunningModule implements AutoCloseable {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+    }
+
+    /** POSTs this JSON to the module's {@code /send-call} on loopback and returns its answer. */
+    HttpResponse<String> post(String json) throws IOException, InterruptedException {
+        String port = context().resolvePropertyPlaceholders("{{camel.server.port}}");
+        HttpRequest request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/send-call"))
+                .timeout(Duration.ofSeconds(60)).header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString(json)).build();
+        return HTTP.send(request, HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
     }
 
     /** A loopback port nobody listens on right now. */

@@ -1,10 +1,6 @@
 package io.zapi.sendcall;
 
 import java.io.IOException;
-import java.io.OutputStream;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -16,8 +12,8 @@ import java.util.stream.Stream;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import org.apache.camel.builder.NotifyBuilder;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 import io.zapi.sendcall.pipeline.Json;
@@ -36,28 +32,22 @@ class UnwritableFoldersTest {
     @TempDir
     Path dataDir;
 
-    private final List<Path> mounted = new java.util.ArrayList<>();
-
-    @AfterEach
-    void unmount() throws Exception {
-        for (Path folder : mounted) {
-            run("umount", "-l", folder.toString());
-        }
-    }
+    @RegisterExtension
+    final Mounts mounts = new Mounts();
 
     @Test
     void aPlacedCallWhoseRecordCannotBeWrittenStaysPlacedAndIsRecordedOnceThereIsRoom() throws Exception {
         Path success = Files.createDirectories(dataDir.resolve("outbox/success"));
-        mount(success, "tmpfs", "-t", "tmpfs", "-o", "size=64k");
+        mounts.tmpfs(success, "64k");
         Path filler = success.resolve("filler");
-        fill(filler);
+        Mounts.fill(filler);
         Path reports = Files.createDirectories(dataDir.resolve("outbox/reports"));
-        mount(reports, "tmpfs", "-t", "tmpfs", "-o", "size=64k");
+        mounts.tmpfs(reports, "64k");
         Path reportFiller = reports.resolve("filler");
-        fill(reportFiller);
+        Mounts.fill(reportFiller);
         try (ZapiStub zapi = new ZapiStub(); RunningModule module = RunningModule.start(zapi.baseUrl(), dataDir,
                 Map.of("zapi.records.retry-delay-ms", "200"))) {
-            HttpResponse<String> answer = post(module, "{\"phone\": \"5561955550001\", \"id\": \"full-1\"}");
+            HttpResponse<String> answer = module.post("{\"phone\": \"5561955550001\", \"id\": \"full-1\"}");
 
             assertThat(answer.statusCode()).isEqualTo(200);
             JsonNode placed = Json.MAPPER.readTree(answer.body());
@@ -75,7 +65,7 @@ class UnwritableFoldersTest {
             assertThat(hiddenFiles(reports)).as("temporary report files left behind").isEmpty();
 
             // the same id again: a duplicate of the placed call, not another call
-            HttpResponse<String> again = post(module, "{\"phone\": \"5561955550001\", \"id\": \"full-1\"}");
+            HttpResponse<String> again = module.post("{\"phone\": \"5561955550001\", \"id\": \"full-1\"}");
             assertThat(again.statusCode()).isEqualTo(409);
             assertThat(Json.MAPPER.readTree(again.body()).path("duplicateOf").asText())
                     .isEqualTo(placed.path("correlationId").asText());
@@ -100,13 +90,12 @@ class UnwritableFoldersTest {
     @Test
     void aReadOnlyOutcomeFolderKeepsTheOutcomeAndShowsNoPath() throws Exception {
         Path failed = Files.createDirectories(dataDir.resolve("outbox/failed"));
-        mount(failed, failed.toString(), "--bind");
-        run("mount", "-o", "remount,ro,bind", failed.toString());
+        mounts.readOnly(failed);
         try (ZapiStub zapi = new ZapiStub(); RunningModule module = RunningModule.start(zapi.baseUrl(), dataDir,
                 Map.of("zapi.records.retry-delay-ms", "200"))) {
             zapi.answer("5561955550009", aResponse().withStatus(500));
 
-            HttpResponse<String> answer = post(module, "{\"phone\": \"5561955550009\"}");
+            HttpResponse<String> answer = module.post("{\"phone\": \"5561955550009\"}");
 
             assertThat(answer.statusCode()).isEqualTo(502);
             JsonNode record = Json.MAPPER.readTree(answer.body());
@@ -116,7 +105,7 @@ class UnwritableFoldersTest {
             assertThat(answer.body()).doesNotContain(dataDir.toString());
             assertThat(zapi.allRequests()).hasSize(1);
 
-            run("mount", "-o", "remount,rw,bind", failed.toString());
+            mounts.writable(failed);
             JsonNode written = await().atMost(Duration.ofSeconds(20)).until(
                     () -> recordIn(failed, record.path("correlationId").asText()), r -> r != null);
             assertThat(written.path("outcome").asText()).isEqualTo("failed");
@@ -127,8 +116,7 @@ class UnwritableFoldersTest {
     @Test
     void anOriginalThatCannotBeMovedIsNotReadAgainAndMovesOnceItCan() throws Exception {
         Path done = Files.createDirectories(dataDir.resolve("inbox/.done"));
-        mount(done, done.toString(), "--bind");
-        run("mount", "-o", "remount,ro,bind", done.toString());
+        mounts.readOnly(done);
         try (ZapiStub zapi = new ZapiStub(); RunningModule module = RunningModule.start(zapi.baseUrl(), dataDir,
                 Map.of("zapi.inbox.settle-ms", "0"))) {
             module.drop("stuck.jsonl", "{\"phone\": \"5561955550021\"}\n{\"phone\": \"5561955550022\"}\n");
@@ -141,43 +129,12 @@ class UnwritableFoldersTest {
             assertThat(module.recordsOf("stuck.jsonl")).hasSize(2);
             assertThat(zapi.allRequests()).hasSize(2);
 
-            run("mount", "-o", "remount,rw,bind", done.toString());
+            mounts.writable(done);
             await().atMost(Duration.ofSeconds(20)).until(() -> module.kept(".done", "stuck.jsonl").size() == 1);
             assertThat(module.recordsOf("stuck.jsonl")).extracting(r -> r.path("outcome").asText())
                     .containsExactly("success", "success");
             assertThat(zapi.allRequests()).hasSize(2);
         }
-    }
-
-    private void mount(Path target, String source, String... options) throws Exception {
-        String[] command = new String[options.length + 3];
-        command[0] = "mount";
-        System.arraycopy(options, 0, command, 1, options.length);
-        command[options.length + 1] = source;
-        command[options.length + 2] = target.toString();
-        run(command);
-        mounted.add(target);
-    }
-
-    private static void run(String... command) throws Exception {
-        Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
-        String output = new String(process.getInputStream().readAllBytes());
-        assertThat(process.waitFor()).as(String.join(" ", command) + ": " + output).isZero();
-    }
-
-    /** Writes until the file system says it is full. */
-    private static void fill(Path file) throws IOException {
-        byte[] block = new byte[1024];
-        try (OutputStream out = Files.newOutputStream(file)) {
-            for (int i = 0; i < 1024; i++) {
-                out.write(block);
-                out.flush();
-            }
-        } catch (IOException full) {
-            assertThat(full.getMessage()).contains("No space left");
-            return;
-        }
-        throw new IllegalStateException("the file system did not fill up");
     }
 
     private static List<Path> hiddenFiles(Path folder) throws IOException {
@@ -189,13 +146,5 @@ class UnwritableFoldersTest {
     private static JsonNode recordIn(Path folder, String correlationId) {
         Path record = folder.resolve(correlationId + ".json");
         return Files.exists(record) ? RunningModule.read(record) : null;
-    }
-
-    private static HttpResponse<String> post(RunningModule module, String body) throws Exception {
-        String port = module.context().resolvePropertyPlaceholders("{{camel.server.port}}");
-        return HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port
-                                                                                 + "/send-call"))
-                .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body)).build(),
-                HttpResponse.BodyHandlers.ofString());
     }
 }

@@ -1,12 +1,6 @@
 package io.zapi.sendcall;
 
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpRequest.BodyPublishers;
 import java.net.http.HttpResponse;
-import java.net.http.HttpResponse.BodyHandlers;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -32,7 +26,6 @@ import static org.awaitility.Awaitility.await;
 class ZapiClientTest {
 
     private static final String ZAAP = "{\"zaapId\":\"Z1\",\"messageId\":\"M1\",\"id\":\"M1\"}";
-    private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
     @RegisterExtension
     static final ModuleUnderTest app = new ModuleUnderTest(Map.of("zapi.retry.max-attempts", "3",
@@ -75,12 +68,12 @@ class ZapiClientTest {
                  return false;
              });
              RunningModule module = RunningModule.start(closing.baseUrl(), dataDir, Map.of())) {
-            HttpResponse<String> first = post(module, "{\"phone\": \"5511900000131\"}");
+            HttpResponse<String> first = module.post("{\"phone\": \"5511900000131\"}");
             assertThat(first.statusCode()).as(first.body()).isEqualTo(200);
             // the server has closed the connection it answered on: the module's pooled connection is now stale
             await().atMost(Duration.ofSeconds(10)).until(() -> closing.closedConnections.get() == 1);
 
-            HttpResponse<String> second = post(module, "{\"phone\": \"5511900000132\"}");
+            HttpResponse<String> second = module.post("{\"phone\": \"5511900000132\"}");
 
             assertThat(second.statusCode()).as(second.body()).isEqualTo(200);
             assertThat(Json.MAPPER.readTree(second.body()).path("outcome").asText()).isEqualTo("success");
@@ -93,7 +86,7 @@ class ZapiClientTest {
     void aConnectionClosedWithoutAnAnswerIsNotSentAgain(@TempDir Path dataDir) throws Exception {
         try (RawHttpServer silent = new RawHttpServer((server, socket, request) -> false);
              RunningModule module = RunningModule.start(silent.baseUrl(), dataDir, Map.of())) {
-            HttpResponse<String> answer = post(module, "{\"phone\": \"5511900000133\"}");
+            HttpResponse<String> answer = module.post("{\"phone\": \"5511900000133\"}");
 
             JsonNode record = Json.MAPPER.readTree(answer.body());
             assertThat(record.path("outcome").asText()).isEqualTo("failed");
@@ -141,13 +134,5 @@ class ZapiClientTest {
         assertThat(record.path("outcome").asText()).isEqualTo("success");
         assertThat(record.path("error").isNull()).isTrue();
         assertThat(record.path("response").path("zaapId").asText()).isEqualTo("Z1");
-    }
-
-    private static HttpResponse<String> post(RunningModule module, String body) throws Exception {
-        String port = module.context().resolvePropertyPlaceholders("{{camel.server.port}}");
-        HttpRequest request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/send-call"))
-                .timeout(Duration.ofSeconds(60)).header("Content-Type", "application/json")
-                .POST(BodyPublishers.ofString(body)).build();
-        return HTTP.send(request, BodyHandlers.ofString(StandardCharsets.UTF_8));
     }
 }
