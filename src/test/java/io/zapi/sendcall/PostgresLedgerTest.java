@@ -306,6 +306,78 @@ class PostgresLedgerTest {
         }
     }
 
+    /**
+     * The claim itself, two replicas racing for each of 50 keys whose owner's heartbeat went stale: exactly one takes
+     * each over; with zapi.resend-interrupted=true it is sent again (not flagged interrupted). A live owner's key is a
+     * duplicate.
+     */
+    @Test
+    void ofTwoReplicasTakingOverAStaleKeyOnlyOneGetsIt() throws Exception {
+        String url = newDatabase();
+        List<HikariDataSource> pools = List.of(pool(url), pool(url), pool(url));
+        ExecutorService racing = Executors.newFixedThreadPool(2);
+        try {
+            long nodeTimeoutMs = 1_000;
+            CallLedger gone = new CallLedger(pools.get(0), CallLedger.Dialect.POSTGRESQL, url, "node-gone",
+                    nodeTimeoutMs, false, Map.of());
+            CallLedger b = new CallLedger(pools.get(1), CallLedger.Dialect.POSTGRESQL, url, "node-b", nodeTimeoutMs,
+                    true, Map.of());
+            CallLedger c = new CallLedger(pools.get(2), CallLedger.Dialect.POSTGRESQL, url, "node-c", nodeTimeoutMs,
+                    true, Map.of());
+            gone.open();
+            b.open();
+            c.open();
+            DefaultCamelContext camel = new DefaultCamelContext();
+            for (int i = 0; i < 50; i++) {
+                assertThat(gone.add(new DefaultExchange(camel), "id:stale-" + i)).isTrue();
+            }
+            // its owner is alive (its heartbeat written at open, a moment ago): in flight there
+            assertThat(b.add(new DefaultExchange(camel), "id:stale-0")).isFalse();
+            // node-gone writes no heartbeat any more (no scheduler here); b and c do
+            await().atMost(A_WHILE).pollInterval(Duration.ofMillis(200)).until(() -> {
+                b.heartbeat();
+                c.heartbeat();
+                return b.add(new DefaultExchange(camel), "id:probe-" + System.nanoTime()) && staleFor(url, "node-gone",
+                        nodeTimeoutMs);
+            });
+            int takenByB = 0;
+            int takenByC = 0;
+            for (int i = 0; i < 50; i++) {
+                String key = "id:stale-" + i;
+                Exchange byB = new DefaultExchange(camel);
+                Exchange byC = new DefaultExchange(camel);
+                Future<Boolean> tookB = racing.submit(() -> b.add(byB, key));
+                Future<Boolean> tookC = racing.submit(() -> c.add(byC, key));
+                boolean wonB = tookB.get();
+                boolean wonC = tookC.get();
+                assertThat(wonB ^ wonC).as("exactly one replica takes %s over", key).isTrue();
+                Exchange winner = wonB ? byB : byC;
+                assertThat(winner.getProperty(CallLedger.CLAIMED, Boolean.class)).isTrue();
+                assertThat(winner.getProperty(CallLedger.INTERRUPTED)).as("resend-interrupted=true: sent again")
+                        .isNull();
+                takenByB += wonB ? 1 : 0;
+                takenByC += wonC ? 1 : 0;
+            }
+            assertThat(takenByB + takenByC).isEqualTo(50);
+        } finally {
+            racing.shutdownNow();
+            pools.forEach(HikariDataSource::close);
+        }
+    }
+
+    /** Whether the node's heartbeat is older than the timeout by the database's clock. */
+    private static boolean staleFor(String url, String node, long timeoutMs) throws SQLException {
+        try (Connection connection = DriverManager.getConnection(url, USER, PASSWORD);
+             var query = connection.prepareStatement("SELECT heartbeat < now() - make_interval(secs => ?) FROM nodes "
+                                                     + "WHERE node_id = ?")) {
+            query.setDouble(1, timeoutMs / 1000.0);
+            query.setString(2, node);
+            try (var result = query.executeQuery()) {
+                return result.next() && result.getBoolean(1);
+            }
+        }
+    }
+
     @Test
     void sqliteRecordsNameTheirNodeByHostAndProcessId() throws Exception {
         try (ZapiStub zapi = new ZapiStub();
