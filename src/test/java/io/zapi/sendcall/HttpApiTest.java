@@ -412,7 +412,7 @@ class HttpApiTest {
                 .textNode("phone"));
         assertThat(schemas.path("OutcomeRecord").path("properties").fieldNames()).toIterable()
                 .containsExactlyInAnyOrder("recordVersion", "outcome", "correlationId", "id", "source", "request",
-                        "status", "response", "error", "attempts", "duplicateOf", "timestamp");
+                        "status", "response", "error", "attempts", "duplicateOf", "timestamp", "node");
         assertThat(document.path("components").path("securitySchemes").path("api-key").path("name").asText())
                 .isEqualTo("X-API-Key");
     }

@@ -1,12 +1,12 @@
 package io.zapi.sendcall.observe;
 
-import java.nio.file.Path;
 import java.util.Map;
 
 import org.apache.camel.health.HealthCheckResultBuilder;
 import org.apache.camel.impl.health.AbstractHealthCheck;
 
 import io.zapi.sendcall.pipeline.CallLedger;
+import io.zapi.sendcall.runtime.SecretMasking;
 
 /**
  * Readiness: the ledger database can be written. Every request claims its key there before its call and is marked
@@ -16,12 +16,9 @@ import io.zapi.sendcall.pipeline.CallLedger;
 public final class LedgerWritableCheck extends AbstractHealthCheck {
 
     private final CallLedger ledger;
-    private final Path databaseFile;
-
-    public LedgerWritableCheck(CallLedger ledger, Path databaseFile) {
+    public LedgerWritableCheck(CallLedger ledger) {
         super(HealthChecks.GROUP, "ledger");
         this.ledger = ledger;
-        this.databaseFile = databaseFile;
     }
 
     @Override
@@ -32,13 +29,16 @@ public final class LedgerWritableCheck extends AbstractHealthCheck {
 
     @Override
     protected void doCall(HealthCheckResultBuilder builder, Map<String, Object> options) {
-        builder.detail("ledger.file", databaseFile.toString());
+        // the SQLite file, or the shared ledger's URL (PostgreSQL: a lost connection is DOWN too, until it is back)
+        builder.detail(ledger.dialect() == CallLedger.Dialect.SQLITE ? "ledger.file" : "ledger.url", ledger.location());
         try {
             ledger.checkWritable();
             builder.up();
         } catch (RuntimeException e) {
-            builder.down().message("the ledger database " + databaseFile + " cannot be written ("
-                                   + HealthChecks.rootMessage(e) + "): free space on its disk or make it writable");
+            builder.down().message("the ledger database " + ledger.location() + " cannot be written ("
+                                   + SecretMasking.mask(HealthChecks.rootMessage(e)) + "): " + (ledger.dialect()
+                                   == CallLedger.Dialect.SQLITE ? "free space on its disk or make it writable"
+                                   : "check that PostgreSQL is up and reachable; claims wait for it meanwhile"));
         }
     }
 }

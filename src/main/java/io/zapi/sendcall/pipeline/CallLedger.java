@@ -12,6 +12,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.locks.ReentrantLock;
 
 import javax.sql.DataSource;
 
@@ -22,6 +23,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.beans.factory.DisposableBean;
 import org.springframework.dao.DataAccessException;
+import org.springframework.dao.DataAccessResourceFailureException;
+import org.springframework.dao.RecoverableDataAccessException;
+import org.springframework.dao.TransientDataAccessException;
 import org.springframework.jdbc.core.JdbcTemplate;
 import org.springframework.jdbc.datasource.DataSourceTransactionManager;
 import org.springframework.transaction.TransactionException;
@@ -34,7 +38,8 @@ import io.zapi.sendcall.records.Timestamps;
 
 /**
  * What the module has done, so that no call is placed twice and no request is recorded twice: across inputs,
- * re-dropped files, JMS redeliveries and restarts. One embedded SQLite database under zapi.data-dir with three tables:
+ * re-dropped files, JMS redeliveries and restarts, and with zapi.ledger.url across the replicas sharing it. One
+ * database, embedded SQLite under zapi.data-dir or PostgreSQL shared by several replicas, with these tables:
  * <ul>
  *   <li>{@code call_keys}: a request's idempotency key, claimed ({@code started}) before its call and {@code done}
  *   with its outcome once its record is written;</li>
@@ -45,8 +50,10 @@ import io.zapi.sendcall.records.Timestamps;
  *   until it does ({@link PendingRecords}).</li>
  * </ul>
  * Camel's JdbcMessageIdRepository holds a key and nothing else; the ledger needs a key's state and outcome, and a
- * claim decided by one atomic insert-if-absent, hence these tables of its own. One connection, one writer at a time:
- * SQLite's own model.
+ * claim decided by one atomic insert-if-absent, hence these tables of its own (its add() counts, then inserts: two
+ * processes racing get an exception, not false). SQLite: one connection, one writer at a time, its own model.
+ * PostgreSQL: a pool, no Java lock; each key's row names its {@code owner} (zapi.node-id), and the {@code nodes} table
+ * each replica's heartbeat, so that a key in flight on a replica that is gone is told from one in flight elsewhere.
  * <p>
  * The pipeline claims a key through Camel's idempotentConsumer EIP, with the ledger as its {@link IdempotentRepository}:
  * {@link #add(Exchange, String)} is the atomic claim, false for a duplicate. A key started but never done was in
@@ -71,11 +78,13 @@ public class CallLedger implements IdempotentRepository {
     public static final String DROP = "inboxDrop";
     /** Exchange property: true when the inbox file was read and reported already and only its move is left. */
     public static final String FILE_FINISHED = "inboxFileFinished";
+    private static final long CLAIM_RETRY_FIRST_MS = 100;
+    private static final long CLAIM_RETRY_MAX_MS = 5_000;
     private static final Logger LOG = LoggerFactory.getLogger(CallLedger.class);
 
     private static final List<String> SCHEMA = List.of(
             "CREATE TABLE IF NOT EXISTS call_keys (key TEXT PRIMARY KEY, state TEXT NOT NULL, outcome TEXT, "
-            + "correlation_id TEXT NOT NULL, updated_at TEXT NOT NULL)",
+            + "correlation_id TEXT NOT NULL, updated_at TEXT NOT NULL, owner TEXT)",
             "CREATE TABLE IF NOT EXISTS inbox_files (name TEXT PRIMARY KEY, hash TEXT NOT NULL, taken_at TEXT NOT NULL, "
             + "identity TEXT, kept_in TEXT)",
             "CREATE TABLE IF NOT EXISTS recorded_sources (source TEXT PRIMARY KEY, outcome TEXT NOT NULL, "
@@ -84,8 +93,22 @@ public class CallLedger implements IdempotentRepository {
             + "file_name TEXT, body TEXT NOT NULL, reason TEXT, parked_at TEXT NOT NULL)",
             // one row, rewritten by the health check: a commit that fails while the database cannot be written
             "CREATE TABLE IF NOT EXISTS write_checks (id INTEGER PRIMARY KEY, checked_at TEXT NOT NULL)");
+    /** Shared ledger only: each replica's heartbeat, by the database's clock, so that no two clocks are compared. */
+    private static final String NODES = "CREATE TABLE IF NOT EXISTS nodes (node_id TEXT PRIMARY KEY, "
+                                        + "heartbeat TIMESTAMPTZ NOT NULL, started_at TIMESTAMPTZ NOT NULL)";
+    /** Any number, the same for every replica: the advisory lock under which one replica at a time makes the schema. */
+    private static final long SCHEMA_LOCK = 0x7a617069L;
 
     private final DataSource database;
+    private final Dialect dialect;
+    private final String location;
+    private final String nodeId;
+    private final long nodeTimeoutMs;
+    /**
+     * SQLite: one connection, one writer at a time, its own model, so every use goes through this lock. PostgreSQL:
+     * null; a pool of connections, and the database decides between requests and replicas (row locks, ON CONFLICT).
+     */
+    private final ReentrantLock serial;
     private final JdbcTemplate jdbc;
     private final TransactionTemplate transactions;
     private final boolean resendInterrupted;
@@ -93,29 +116,112 @@ public class CallLedger implements IdempotentRepository {
     /** Keys the last run left started but not done: their calls may have been placed. */
     private final Set<String> interrupted = ConcurrentHashMap.newKeySet();
 
-    /** @param recordFolders the folder of each outcome whose records are files, by outcome name */
-    public CallLedger(DataSource database, boolean resendInterrupted, Map<String, Path> recordFolders) {
+    /** The database under the ledger: the embedded default, or the one shared by several replicas. */
+    public enum Dialect {
+        SQLITE, POSTGRESQL
+    }
+
+    /**
+     * @param location      where the database is, for messages: the SQLite file, or the JDBC URL
+     * @param nodeId        this replica's name (zapi.node-id): the owner of the keys it claims, in its records
+     * @param nodeTimeoutMs shared ledger: a key in flight is taken for interrupted once its owner's heartbeat is older
+     * @param recordFolders the folder of each outcome whose records are files, by outcome name
+     */
+    public CallLedger(DataSource database, Dialect dialect, String location, String nodeId, long nodeTimeoutMs,
+                      boolean resendInterrupted, Map<String, Path> recordFolders) {
         this.database = database;
+        this.dialect = dialect;
+        this.location = location;
+        this.nodeId = nodeId;
+        this.nodeTimeoutMs = nodeTimeoutMs;
+        this.serial = dialect == Dialect.SQLITE ? new ReentrantLock() : null;
         this.jdbc = new JdbcTemplate(database);
         this.transactions = new TransactionTemplate(new DataSourceTransactionManager(database));
         this.resendInterrupted = resendInterrupted;
         this.recordFolders = recordFolders;
     }
 
-    public synchronized void open() {
-        SCHEMA.forEach(jdbc::execute);
-        migrateCamelRepositories();
-        addRecordedAt();
-        interrupted.addAll(jdbc.queryForList("SELECT key FROM call_keys WHERE state = 'started'", String.class));
+    public void open() {
+        lockIfSerial();
+        try {
+            if (dialect == Dialect.POSTGRESQL) {
+                // replicas starting at once: CREATE TABLE IF NOT EXISTS can still race in PostgreSQL's catalog (a
+                // unique violation), so one replica at a time makes the schema, under a lock held to its commit
+                transactions.executeWithoutResult(status -> {
+                    jdbc.query("SELECT pg_advisory_xact_lock(?)", row -> null, SCHEMA_LOCK);
+                    SCHEMA.forEach(jdbc::execute);
+                    jdbc.execute(NODES);
+                    jdbc.execute("ALTER TABLE call_keys ADD COLUMN IF NOT EXISTS owner TEXT");
+                });
+                heartbeat();
+            } else {
+                SCHEMA.forEach(jdbc::execute);
+                migrateCamelRepositories();
+                addRecordedAt();
+                if (!hasColumn("call_keys", "owner")) {
+                    jdbc.execute("ALTER TABLE call_keys ADD COLUMN owner TEXT");
+                }
+            }
+            // the keys in flight when the module last stopped: on SQLite every one (its ledger is this process's alone,
+            // whatever node id the last run had: by default a new process id); on PostgreSQL this node id's only
+            interrupted.addAll(dialect == Dialect.SQLITE
+                    ? jdbc.queryForList("SELECT key FROM call_keys WHERE state = 'started'", String.class)
+                    : jdbc.queryForList("SELECT key FROM call_keys WHERE state = 'started' AND owner = ?",
+                            String.class, nodeId));
+        } finally {
+            unlockIfSerial();
+        }
     }
 
     /**
      * Commits one small write, for the health check: throws while the database cannot be written (a full disk, a
      * read-only file system), as the claims and records of the pipeline would then fail too.
      */
-    public synchronized void checkWritable() {
-        jdbc.update("INSERT INTO write_checks (id, checked_at) VALUES (1, ?) "
-                    + "ON CONFLICT (id) DO UPDATE SET checked_at = excluded.checked_at", Timestamps.now());
+    public void checkWritable() {
+        lockIfSerial();
+        try {
+            jdbc.update("INSERT INTO write_checks (id, checked_at) VALUES (1, ?) "
+                        + "ON CONFLICT (id) DO UPDATE SET checked_at = excluded.checked_at", Timestamps.now());
+        } finally {
+            unlockIfSerial();
+        }
+    }
+
+    /**
+     * Shared ledger: this replica is alive, by the database's clock. Written at start and every node-timeout/3 by a
+     * scheduled task of LedgerStartup; a replica whose heartbeat is older than zapi.ledger.node-timeout-ms has its
+     * keys in flight taken for interrupted by the others.
+     */
+    public void heartbeat() {
+        jdbc.update("INSERT INTO nodes (node_id, heartbeat, started_at) VALUES (?, now(), now()) "
+                    + "ON CONFLICT (node_id) DO UPDATE SET heartbeat = now()", nodeId);
+    }
+
+    /** This replica's name (zapi.node-id): the owner of the keys it claims, the node of its records. */
+    public String nodeId() {
+        return nodeId;
+    }
+
+    /** Where the database is: the SQLite file, or the shared ledger's JDBC URL. */
+    public String location() {
+        return location;
+    }
+
+    public Dialect dialect() {
+        return dialect;
+    }
+
+    /** SQLite: one caller at a time on its one connection; PostgreSQL: no lock, the database decides. */
+    private void lockIfSerial() {
+        if (serial != null) {
+            serial.lock();
+        }
+    }
+
+    private void unlockIfSerial() {
+        if (serial != null) {
+            serial.unlock();
+        }
     }
 
     /** Camel starts and stops the repository with the idempotentConsumer: the ledger lives as long as the context. */
@@ -129,13 +235,23 @@ public class CallLedger implements IdempotentRepository {
         // closed by LedgerStartup when the context stops, after every route
     }
 
-    public synchronized void closeDatabase() {
-        if (database instanceof DisposableBean connection) {
-            try {
-                connection.destroy();
-            } catch (Exception e) {
-                LOG.warn("The ledger database did not close cleanly: {}", e.getMessage());
+    public void closeDatabase() {
+        lockIfSerial();
+        try {
+            // SQLite's one connection (Spring's), or the shared ledger's pool (HikariCP's)
+            if (database instanceof DisposableBean || database instanceof AutoCloseable) {
+                try {
+                    if (database instanceof DisposableBean connection) {
+                        connection.destroy();
+                    } else {
+                        ((AutoCloseable) database).close();
+                    }
+                } catch (Exception e) {
+                    LOG.warn("The ledger database did not close cleanly: {}", e.getMessage());
+                }
             }
+        } finally {
+            unlockIfSerial();
         }
     }
 
@@ -155,46 +271,128 @@ public class CallLedger implements IdempotentRepository {
      * recorded, unless zapi.resend-interrupted=true.
      */
     @Override
-    public synchronized boolean add(Exchange exchange, String key) {
-        String first = firstCorrelationId(key);
-        if (claim(key)) {
+    public boolean add(Exchange exchange, String key) {
+        lockIfSerial();
+        try {
+            String first = firstCorrelationId(key);
+            if (claimWhenReachable(exchange, key)) {
+                exchange.setProperty(CLAIMED, true);
+                return true;
+            }
+            if (!takeOver(key)) {
+                exchange.setProperty(OutcomeRecord.DUPLICATE_OF, first);
+                return false;
+            }
             exchange.setProperty(CLAIMED, true);
+            String recorded = recordedOutcome(key, first);
+            if (recorded != null) {
+                exchange.setProperty(ALREADY_RECORDED, true);
+                exchange.setProperty(OutcomeRecord.OUTCOME, recorded);
+            } else if (!resendInterrupted) {
+                exchange.setProperty(INTERRUPTED, true);
+            }
             return true;
+        } finally {
+            unlockIfSerial();
         }
-        if (!interrupted.remove(key)) {
-            exchange.setProperty(OutcomeRecord.DUPLICATE_OF, first);
-            return false;
-        }
-        exchange.setProperty(CLAIMED, true);
-        String recorded = recordedOutcome(first);
-        if (recorded != null) {
-            exchange.setProperty(ALREADY_RECORDED, true);
-            exchange.setProperty(OutcomeRecord.OUTCOME, recorded);
-        } else if (!resendInterrupted) {
-            exchange.setProperty(INTERRUPTED, true);
-        }
-        return true;
     }
 
     @Override
-    public synchronized boolean add(String key) {
-        return claim(key);
+    public boolean add(String key) {
+        lockIfSerial();
+        try {
+            return claim(key);
+        } finally {
+            unlockIfSerial();
+        }
     }
 
     private boolean claim(String key) {
-        return jdbc.update("INSERT INTO call_keys (key, state, correlation_id, updated_at) VALUES (?, 'started', ?, ?) "
-                           + "ON CONFLICT (key) DO NOTHING", key, firstCorrelationId(key), Timestamps.now()) == 1;
+        return jdbc.update("INSERT INTO call_keys (key, state, correlation_id, updated_at, owner) "
+                           + "VALUES (?, 'started', ?, ?, ?) ON CONFLICT (key) DO NOTHING",
+                key, firstCorrelationId(key), Timestamps.now(), nodeId) == 1;
+    }
+
+    /**
+     * Shared ledger: a claim the database could not take (connection lost, database restarting) is tried again, with
+     * a growing pause, until it is taken or the module stops: no call is placed without its claim, and readiness
+     * (the ledger check) is DOWN meanwhile. An SQLite ledger that cannot be written fails the request, as before.
+     */
+    private boolean claimWhenReachable(Exchange exchange, String key) {
+        long pauseMs = CLAIM_RETRY_FIRST_MS;
+        while (true) {
+            try {
+                return claim(key);
+            } catch (DataAccessResourceFailureException | TransientDataAccessException
+                     | RecoverableDataAccessException e) {
+                if (dialect != Dialect.POSTGRESQL || exchange.getContext().isStopping()) {
+                    throw e;
+                }
+                LOG.warn("The ledger {} cannot be reached to claim correlationId={} ({}): its call waits for the "
+                         + "claim, tried again in {} ms", location, firstCorrelationId(key),
+                        e.getMostSpecificCause().getMessage(), pauseMs);
+                try {
+                    Thread.sleep(pauseMs);
+                } catch (InterruptedException interruptedWait) {
+                    Thread.currentThread().interrupt();
+                    throw e;
+                }
+                pauseMs = Math.min(pauseMs * 2, CLAIM_RETRY_MAX_MS);
+            }
+        }
+    }
+
+    /**
+     * The key is held already: taken over (true) when it was in flight in a process that is gone. On SQLite, or for
+     * this node's own keys, a key the last run left started. On a shared ledger also a key whose owner's heartbeat is
+     * older than the node timeout (by the database's clock): compare-and-set on the stale owner, so that of two
+     * replicas that see it stale at once only one takes it over. A key of a live replica is in flight there.
+     */
+    private boolean takeOver(String key) {
+        if (interrupted.remove(key)) {
+            return dialect == Dialect.SQLITE || jdbc.update("UPDATE call_keys SET updated_at = ? WHERE key = ? AND "
+                                                            + "state = 'started' AND owner = ?", Timestamps.now(), key,
+                    nodeId) == 1;
+        }
+        if (dialect == Dialect.SQLITE) {
+            return false;
+        }
+        List<String> staleOwner = jdbc.queryForList("SELECT k.owner FROM call_keys k WHERE k.key = ? AND "
+                + "k.state = 'started' AND k.owner IS DISTINCT FROM ? AND NOT EXISTS (SELECT 1 FROM nodes n WHERE "
+                + "n.node_id = k.owner AND n.heartbeat > now() - make_interval(secs => ?))", String.class, key, nodeId,
+                nodeTimeoutMs / 1000.0);
+        if (staleOwner.isEmpty()) {
+            return false;
+        }
+        boolean takenOver = jdbc.update("UPDATE call_keys SET owner = ?, updated_at = ? WHERE key = ? AND "
+                                        + "state = 'started' AND owner IS NOT DISTINCT FROM ?", nodeId,
+                Timestamps.now(), key, staleOwner.get(0)) == 1;
+        if (takenOver) {
+            LOG.warn("correlationId={} was in flight on node {}, whose heartbeat is older than {} ms: taken over by {}",
+                    firstCorrelationId(key), staleOwner.get(0), nodeTimeoutMs, nodeId);
+        }
+        return takenOver;
     }
 
     @Override
-    public synchronized boolean contains(String key) {
-        return !jdbc.queryForList("SELECT key FROM call_keys WHERE key = ?", String.class, key).isEmpty();
+    public boolean contains(String key) {
+        lockIfSerial();
+        try {
+            return !jdbc.queryForList("SELECT key FROM call_keys WHERE key = ?", String.class, key).isEmpty();
+        } finally {
+            unlockIfSerial();
+        }
     }
 
     /** Only for removeOnFailure, which the pipeline never sets: a failed call may have been placed. */
     @Override
-    public synchronized boolean remove(String key) {
-        return jdbc.update("DELETE FROM call_keys WHERE key = ?", key) == 1;
+    public boolean remove(String key) {
+        lockIfSerial();
+        try {
+            return jdbc.update("DELETE FROM call_keys WHERE key = ?", key) == 1;
+        } finally {
+            unlockIfSerial();
+        }
     }
 
     /** Nothing to do here: {@link #finish} marks the key done together with its outcome, once the record is written. */
@@ -214,25 +412,30 @@ public class CallLedger implements IdempotentRepository {
      * marked recorded. A ledger that cannot be written now is logged, not thrown: the record exists, and a key left
      * started is found with its record at the next start.
      */
-    public synchronized void finish(Exchange exchange) {
-        String outcome = exchange.getProperty(OutcomeRecord.OUTCOME, String.class);
-        String key = exchange.getProperty(KEY, String.class);
-        String source = RequestSource.of(exchange).recordedAs();
+    public void finish(Exchange exchange) {
+        lockIfSerial();
         try {
-            // one transaction: a request's key and its source are recorded together or not at all
-            transactions.executeWithoutResult(status -> {
-                if (key != null && exchange.getProperty(CLAIMED, false, Boolean.class)) {
-                    jdbc.update("UPDATE call_keys SET state = 'done', outcome = ?, updated_at = ? WHERE key = ?",
-                            outcome, Timestamps.now(), key);
-                }
-                if (source != null) {
-                    jdbc.update("INSERT INTO recorded_sources (source, outcome, recorded_at) VALUES (?, ?, ?) "
-                                + "ON CONFLICT DO NOTHING", source, outcome, Timestamps.now());
-                }
-            });
-        } catch (DataAccessException | TransactionException e) {
-            LOG.warn("The ledger could not mark correlationId={} done (its record is written): {}",
-                    exchange.getProperty(OutcomeRecord.CORRELATION_ID), e.getMostSpecificCause().getMessage());
+            String outcome = exchange.getProperty(OutcomeRecord.OUTCOME, String.class);
+            String key = exchange.getProperty(KEY, String.class);
+            String source = RequestSource.of(exchange).recordedAs();
+            try {
+                // one transaction: a request's key and its source are recorded together or not at all
+                transactions.executeWithoutResult(status -> {
+                    if (key != null && exchange.getProperty(CLAIMED, false, Boolean.class)) {
+                        jdbc.update("UPDATE call_keys SET state = 'done', outcome = ?, updated_at = ? WHERE key = ?",
+                                outcome, Timestamps.now(), key);
+                    }
+                    if (source != null) {
+                        jdbc.update("INSERT INTO recorded_sources (source, outcome, recorded_at) VALUES (?, ?, ?) "
+                                    + "ON CONFLICT DO NOTHING", source, outcome, Timestamps.now());
+                    }
+                });
+            } catch (DataAccessException | TransactionException e) {
+                LOG.warn("The ledger could not mark correlationId={} done (its record is written): {}",
+                        exchange.getProperty(OutcomeRecord.CORRELATION_ID), e.getMostSpecificCause().getMessage());
+            }
+        } finally {
+            unlockIfSerial();
         }
     }
 
@@ -242,28 +445,33 @@ public class CallLedger implements IdempotentRepository {
      * new name, or new content under an old name) is a new drop. Identical files under other names are other drops:
      * their rows are duplicates of the first one's, never taken for rows already recorded.
      */
-    public synchronized String takeFile(Exchange exchange) {
-        String name = exchange.getMessage().getHeader(Exchange.FILE_NAME, String.class);
-        String hash = exchange.getProperty("fileHash", String.class);
-        String identity = identity(exchange.getMessage().getHeader(Exchange.FILE_PATH, String.class));
-        List<Map<String, Object>> earlier = jdbc.queryForList(
-                "SELECT taken_at, identity, kept_in FROM inbox_files WHERE name = ? AND hash = ?", name, hash);
-        boolean same = !earlier.isEmpty() && identity.equals(earlier.get(0).get("identity"));
-        Object keptIn = earlier.isEmpty() ? null : earlier.get(0).get("kept_in");
-        if (same && keptIn != null) {
-            // read and reported already, but still here: its move to .done or .error failed (a full or read-only
-            // disk). Read again it would be recorded again; it is only moved, once that works.
-            exchange.setProperty(FILE_FINISHED, true);
-            exchange.setProperty("inboxFolder", keptIn);
+    public String takeFile(Exchange exchange) {
+        lockIfSerial();
+        try {
+            String name = exchange.getMessage().getHeader(Exchange.FILE_NAME, String.class);
+            String hash = exchange.getProperty("fileHash", String.class);
+            String identity = identity(exchange.getMessage().getHeader(Exchange.FILE_PATH, String.class));
+            List<Map<String, Object>> earlier = jdbc.queryForList(
+                    "SELECT taken_at, identity, kept_in FROM inbox_files WHERE name = ? AND hash = ?", name, hash);
+            boolean same = !earlier.isEmpty() && identity.equals(earlier.get(0).get("identity"));
+            Object keptIn = earlier.isEmpty() ? null : earlier.get(0).get("kept_in");
+            if (same && keptIn != null) {
+                // read and reported already, but still here: its move to .done or .error failed (a full or read-only
+                // disk). Read again it would be recorded again; it is only moved, once that works.
+                exchange.setProperty(FILE_FINISHED, true);
+                exchange.setProperty("inboxFolder", keptIn);
+            }
+            if (!earlier.isEmpty() && (same || keptIn == null)) {
+                return earlier.get(0).get("taken_at") + "|" + name;
+            }
+            String takenAt = Timestamps.now();
+            jdbc.update("INSERT INTO inbox_files (name, hash, taken_at, identity) VALUES (?, ?, ?, ?) ON CONFLICT (name) "
+                        + "DO UPDATE SET hash = excluded.hash, taken_at = excluded.taken_at, identity = excluded.identity, "
+                        + "kept_in = NULL", name, hash, takenAt, identity);
+            return takenAt + "|" + name;
+        } finally {
+            unlockIfSerial();
         }
-        if (!earlier.isEmpty() && (same || keptIn == null)) {
-            return earlier.get(0).get("taken_at") + "|" + name;
-        }
-        String takenAt = Timestamps.now();
-        jdbc.update("INSERT INTO inbox_files (name, hash, taken_at, identity) VALUES (?, ?, ?, ?) ON CONFLICT (name) "
-                    + "DO UPDATE SET hash = excluded.hash, taken_at = excluded.taken_at, identity = excluded.identity, "
-                    + "kept_in = NULL", name, hash, takenAt, identity);
-        return takenAt + "|" + name;
     }
 
     /** Which file on disk this is (device and inode, time, size): a new copy of the same content is another file. */
@@ -287,52 +495,77 @@ public class CallLedger implements IdempotentRepository {
      * True when this request (a row of a resumed file, a redelivered JMS message) already has its record; then its
      * outcome is set, for the report, and it is not handed to the pipeline again.
      */
-    public synchronized boolean alreadyRecorded(Exchange exchange) {
-        String source = RequestSource.of(exchange).recordedAs();
-        List<String> outcome = source == null ? List.of()
-                : jdbc.queryForList("SELECT outcome FROM recorded_sources WHERE source = ?", String.class, source);
-        if (outcome.isEmpty()) {
-            return false;
+    public boolean alreadyRecorded(Exchange exchange) {
+        lockIfSerial();
+        try {
+            String source = RequestSource.of(exchange).recordedAs();
+            List<String> outcome = source == null ? List.of()
+                    : jdbc.queryForList("SELECT outcome FROM recorded_sources WHERE source = ?", String.class, source);
+            if (outcome.isEmpty()) {
+                return false;
+            }
+            exchange.setProperty(OutcomeRecord.OUTCOME, outcome.get(0));
+            return true;
+        } finally {
+            unlockIfSerial();
         }
-        exchange.setProperty(OutcomeRecord.OUTCOME, outcome.get(0));
-        return true;
     }
 
     /**
      * The file is read to its end and reported: its rows are no longer needed. The file itself is remembered as
      * finished until another file takes its name, so that it is not read again should its move fail.
      */
-    public synchronized void finishFile(Exchange exchange) {
-        String drop = exchange.getProperty(DROP, String.class);
-        String rows = "row:" + drop + ":";
-        jdbc.update("DELETE FROM recorded_sources WHERE substr(source, 1, ?) = ?", rows.length(), rows);
-        jdbc.update("UPDATE inbox_files SET kept_in = ? WHERE name = ? AND taken_at = ?",
-                exchange.getProperty("inboxFolder", ".done", String.class), drop.substring(drop.indexOf('|') + 1),
-                drop.substring(0, drop.indexOf('|')));
-    }
-
-    /** Keeps a record its endpoint did not take, to be written later; false if the ledger cannot keep it either. */
-    public synchronized boolean park(PendingRecords.Pending record) {
+    public void finishFile(Exchange exchange) {
+        lockIfSerial();
         try {
-            jdbc.update("INSERT INTO pending_records (correlation_id, uri, file_name, body, reason, parked_at) "
-                        + "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING", record.correlationId(), record.uri(),
-                    record.fileName(), record.body(), record.reason(), Timestamps.now());
-            return true;
-        } catch (DataAccessException e) {
-            LOG.warn("The ledger cannot keep the pending record correlationId={} either: {}", record.correlationId(),
-                    e.getMostSpecificCause().getMessage());
-            return false;
+            String drop = exchange.getProperty(DROP, String.class);
+            String rows = "row:" + drop + ":";
+            jdbc.update("DELETE FROM recorded_sources WHERE substr(source, 1, ?) = ?", rows.length(), rows);
+            jdbc.update("UPDATE inbox_files SET kept_in = ? WHERE name = ? AND taken_at = ?",
+                    exchange.getProperty("inboxFolder", ".done", String.class), drop.substring(drop.indexOf('|') + 1),
+                    drop.substring(0, drop.indexOf('|')));
+        } finally {
+            unlockIfSerial();
         }
     }
 
-    public synchronized List<PendingRecords.Pending> pendingRecords(int max) {
-        return jdbc.query("SELECT correlation_id, uri, file_name, body, reason FROM pending_records "
-                          + "ORDER BY parked_at LIMIT ?", (row, i) -> new PendingRecords.Pending(
-                row.getString(1), row.getString(2), row.getString(3), row.getString(4), row.getString(5)), max);
+    /** Keeps a record its endpoint did not take, to be written later; false if the ledger cannot keep it either. */
+    public boolean park(PendingRecords.Pending record) {
+        lockIfSerial();
+        try {
+            try {
+                jdbc.update("INSERT INTO pending_records (correlation_id, uri, file_name, body, reason, parked_at) "
+                            + "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING", record.correlationId(), record.uri(),
+                        record.fileName(), record.body(), record.reason(), Timestamps.now());
+                return true;
+            } catch (DataAccessException e) {
+                LOG.warn("The ledger cannot keep the pending record correlationId={} either: {}", record.correlationId(),
+                        e.getMostSpecificCause().getMessage());
+                return false;
+            }
+        } finally {
+            unlockIfSerial();
+        }
     }
 
-    public synchronized void recordWritten(String correlationId) {
-        jdbc.update("DELETE FROM pending_records WHERE correlation_id = ?", correlationId);
+    public List<PendingRecords.Pending> pendingRecords(int max) {
+        lockIfSerial();
+        try {
+            return jdbc.query("SELECT correlation_id, uri, file_name, body, reason FROM pending_records "
+                              + "ORDER BY parked_at LIMIT ?", (row, i) -> new PendingRecords.Pending(
+                    row.getString(1), row.getString(2), row.getString(3), row.getString(4), row.getString(5)), max);
+        } finally {
+            unlockIfSerial();
+        }
+    }
+
+    public void recordWritten(String correlationId) {
+        lockIfSerial();
+        try {
+            jdbc.update("DELETE FROM pending_records WHERE correlation_id = ?", correlationId);
+        } finally {
+            unlockIfSerial();
+        }
     }
 
     /**
@@ -356,8 +589,16 @@ public class CallLedger implements IdempotentRepository {
         return UUID.nameUUIDFromBytes(("zapi-send-call:" + key).getBytes(StandardCharsets.UTF_8)).toString();
     }
 
-    /** The module died between writing the record and marking the key done: the record is there, in its folder. */
-    private String recordedOutcome(String correlationId) {
+    /**
+     * The module died between writing the record and marking the key done: the outcome the ledger holds for the key
+     * (any replica's), else the record in its folder (this replica's folders), else a record kept pending.
+     */
+    private String recordedOutcome(String key, String correlationId) {
+        List<String> inLedger = jdbc.queryForList("SELECT outcome FROM call_keys WHERE key = ? AND outcome IS NOT NULL",
+                String.class, key);
+        if (!inLedger.isEmpty()) {
+            return inLedger.get(0);
+        }
         for (Map.Entry<String, Path> folder : recordFolders.entrySet()) {
             if (Files.exists(folder.getValue().resolve(correlationId + ".json"))) {
                 return folder.getKey();
@@ -386,22 +627,27 @@ public class CallLedger implements IdempotentRepository {
      * must not record or call its rows again), and records still pending (the only copy of an outcome: written
      * first, then purged as files).
      */
-    public synchronized Purged purgeOlderThan(Instant cutoff, java.util.function.Predicate<String> stillInInbox) {
-        String before = Timestamps.format(cutoff);
-        int keys = jdbc.update("DELETE FROM call_keys WHERE state = 'done' AND updated_at < ?", before);
-        int files = 0;
-        for (String name : jdbc.queryForList("SELECT name FROM inbox_files WHERE kept_in IS NOT NULL AND taken_at < ?",
-                String.class, before)) {
-            if (!stillInInbox.test(name)) {
-                files += jdbc.update("DELETE FROM inbox_files WHERE name = ? AND kept_in IS NOT NULL AND taken_at < ?",
-                        name, before);
+    public Purged purgeOlderThan(Instant cutoff, java.util.function.Predicate<String> stillInInbox) {
+        lockIfSerial();
+        try {
+            String before = Timestamps.format(cutoff);
+            int keys = jdbc.update("DELETE FROM call_keys WHERE state = 'done' AND updated_at < ?", before);
+            int files = 0;
+            for (String name : jdbc.queryForList("SELECT name FROM inbox_files WHERE kept_in IS NOT NULL AND taken_at < ?",
+                    String.class, before)) {
+                if (!stillInInbox.test(name)) {
+                    files += jdbc.update("DELETE FROM inbox_files WHERE name = ? AND kept_in IS NOT NULL AND taken_at < ?",
+                            name, before);
+                }
             }
+            int sources = jdbc.update("DELETE FROM recorded_sources WHERE recorded_at < ? AND NOT EXISTS (SELECT 1 FROM "
+                                      + "inbox_files f WHERE f.kept_in IS NULL AND substr(recorded_sources.source, 1, "
+                                      + "length('row:' || f.taken_at || '|' || f.name || ':')) = "
+                                      + "'row:' || f.taken_at || '|' || f.name || ':')", before);
+            return new Purged(keys, files + sources);
+        } finally {
+            unlockIfSerial();
         }
-        int sources = jdbc.update("DELETE FROM recorded_sources WHERE recorded_at < ? AND NOT EXISTS (SELECT 1 FROM "
-                                  + "inbox_files f WHERE f.kept_in IS NULL AND substr(recorded_sources.source, 1, "
-                                  + "length('row:' || f.taken_at || '|' || f.name || ':')) = "
-                                  + "'row:' || f.taken_at || '|' || f.name || ':')", before);
-        return new Purged(keys, files + sources);
     }
 
     /**
@@ -409,11 +655,16 @@ public class CallLedger implements IdempotentRepository {
      * from now.
      */
     private void addRecordedAt() {
-        if (jdbc.queryForObject("SELECT COUNT(*) FROM pragma_table_info('recorded_sources') WHERE name = 'recorded_at'",
-                Integer.class) == 0) {
+        if (!hasColumn("recorded_sources", "recorded_at")) {
             jdbc.execute("ALTER TABLE recorded_sources ADD COLUMN recorded_at TEXT");
         }
         jdbc.update("UPDATE recorded_sources SET recorded_at = ? WHERE recorded_at IS NULL", Timestamps.now());
+    }
+
+    /** SQLite only: whether an older ledger's table has the column yet. */
+    private boolean hasColumn(String table, String column) {
+        return jdbc.queryForObject("SELECT COUNT(*) FROM pragma_table_info(?) WHERE name = ?", Integer.class, table,
+                column) > 0;
     }
 
     /**

@@ -54,7 +54,10 @@ public record OutcomeRecord(
         String duplicateOf,
         @Schema(requiredMode = RequiredMode.REQUIRED, format = "date-time",
                 description = "When the record was made: UTC, three fractional digits")
-        String timestamp) {
+        String timestamp,
+        @Schema(requiredMode = RequiredMode.REQUIRED, description = "The replica that handled the request: its "
+                + "zapi.node-id (by default host name and process id), as in the shared ledger")
+        String node) {
 
     /** The version of the record's format this module writes; see the README's Changes section. */
     public static final int VERSION = 1;
@@ -101,7 +104,8 @@ public record OutcomeRecord(
                 exchange.getProperty(ERROR, String.class),
                 exchange.getProperty(ATTEMPTS, 0, Integer.class),
                 exchange.getProperty(DUPLICATE_OF, String.class),
-                Timestamps.now());
+                Timestamps.now(),
+                node(exchange));
 
         exchange.getMessage().setBody(Utf8.escapeUnpairedSurrogates(
                 SecretMasking.mask(Json.MAPPER.writeValueAsString(record))));
@@ -109,6 +113,12 @@ public record OutcomeRecord(
         exchange.getMessage().setHeader(Exchange.CONTENT_TYPE, "application/json");
         exchange.setProperty(RECORD_URI, exchange.getContext()
                 .resolvePropertyPlaceholders("{{" + outcome.uriSetting() + "}}"));
+    }
+
+    /** This replica's name, as the ledger knows it. */
+    private static String node(Exchange exchange) {
+        CallLedger ledger = exchange.getContext().getRegistry().lookupByNameAndType("callLedger", CallLedger.class);
+        return ledger != null ? ledger.nodeId() : null;
     }
 
     /** Z-API's body as JSON when it is JSON, else as text; null when there was none. */

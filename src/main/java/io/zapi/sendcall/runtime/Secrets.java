@@ -5,7 +5,7 @@ import java.util.List;
 import org.apache.camel.spi.PropertiesComponent;
 
 /**
- * Makes the secrets (the Z-API tokens, the HTTP API key) known to the log masking before anything can log them: once
+ * Makes the secrets (the Z-API tokens, the HTTP API key, the shared ledger's password) known to the log masking before anything can log them: once
  * from every source before Camel starts, as Camel logs every property value it resolves at DEBUG, and it resolves
  * ModuleConfiguration's injected settings before any module code runs; once more as Camel resolves them, for a value
  * that only a placeholder in the settings file yields.
@@ -13,7 +13,7 @@ import org.apache.camel.spi.PropertiesComponent;
 public final class Secrets {
 
     static final List<String> KEYS = List.of(ModuleConfiguration.INSTANCE_TOKEN, ModuleConfiguration.CLIENT_TOKEN,
-            ModuleConfiguration.HTTP_API_KEY);
+            ModuleConfiguration.HTTP_API_KEY, LedgerStartup.PASSWORD);
 
     private Secrets() {
     }
