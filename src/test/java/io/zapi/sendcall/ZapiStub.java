@@ -84,6 +84,11 @@ final class ZapiStub implements AutoCloseable {
                 .withRequestBody(equalToJson("{\"phone\":\"" + phone + "\"}", true, true)));
     }
 
+    /** Forgets the requests received so far; the stubs stay. */
+    void resetRequests() {
+        server.resetRequests();
+    }
+
     List<LoggedRequest> allRequests() {
         return server.findAll(com.github.tomakehurst.wiremock.client.WireMock.anyRequestedFor(anyUrl()));
     }

@@ -25,6 +25,7 @@ import org.springframework.jdbc.datasource.SingleConnectionDataSource;
 import io.zapi.sendcall.pipeline.CallLedger;
 import io.zapi.sendcall.records.PendingRecords;
 import io.zapi.sendcall.records.Retention;
+import io.zapi.sendcall.zapi.GlobalRateLimit;
 
 /**
  * The idempotency ledger, opened before any route is built and bound as {@code callLedger}, with the
@@ -53,6 +54,10 @@ final class LedgerStartup {
                 ? startHeartbeat(context, ledger, Long.parseLong(Settings.getOr(properties, NODE_TIMEOUT_MS, "30000")))
                 : null;
         context.getRegistry().bind("callLedger", ledger);
+        if (context.getRegistry().lookupByName("rateLimit") == null) {
+            // a lone process: zapi.rate-limit is Camel's throttle in routes/call-zapi.camel.yaml
+            context.getRegistry().bind("rateLimit", GlobalRateLimit.notShared());
+        }
         context.getRegistry().bind("pendingRecords", new PendingRecords(context, ledger));
         context.getRegistry().bind("retention", new Retention(ledger,
                 Integer.parseInt(Settings.getOr(properties, "zapi.retention.days", "0")),
@@ -140,6 +145,19 @@ final class LedgerStartup {
         }
         LOG.info("Ledger: shared on PostgreSQL {} as node {} (heartbeat every {} ms, node timeout {} ms)", where,
                 nodeId, heartbeatEveryMs(nodeTimeoutMs), nodeTimeoutMs);
+        int rateLimit = Integer.parseInt(Settings.getOr(properties, "zapi.rate-limit", "0"));
+        try {
+            context.getRegistry().bind("rateLimit", GlobalRateLimit.onPostgres(pool, rateLimit,
+                    () -> context.isStopping() || context.isStopped()));
+        } catch (SQLException e) {
+            pool.close();
+            throw new StartupException("Cannot create the shared rate limit's table in " + where + " ("
+                                       + SecretMasking.mask(e.getMessage()) + "): the role of " + USERNAME
+                                       + " needs CREATE on its schema at the first start.");
+        }
+        if (rateLimit > 0) {
+            LOG.info("Rate limit: {} calls per second for all replicas sharing {}", rateLimit, where);
+        }
         return ledger;
     }
 

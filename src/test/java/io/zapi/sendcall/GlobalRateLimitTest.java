@@ -1,0 +1,101 @@
+package io.zapi.sendcall;
+
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * zapi.rate-limit holds for all replicas sharing a PostgreSQL ledger together: at most that many calls reach Z-API in
+ * any sliding second, whichever replica makes them. Needs the PostgreSQL of {@code .ci/postgres.sh}, as
+ * PostgresLedgerTest does.
+ */
+class GlobalRateLimitTest {
+
+    private static final int RATE = 5;
+    private static final int REQUESTS = 30;
+    private static final List<String> DATABASES = new ArrayList<>();
+
+    @TempDir
+    Path folder;
+
+    @AfterAll
+    static void dropDatabases() throws SQLException {
+        for (String name : DATABASES) {
+            PostgresLedgerTest.admin("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)");
+        }
+    }
+
+    @Test
+    void threeReplicasTogetherMakeNoMoreThanTheRateInAnySlidingSecond() throws Exception {
+        String url = PostgresLedgerTest.newDatabase();
+        DATABASES.add(url.substring(url.lastIndexOf('/') + 1));
+        try (ZapiStub zapi = new ZapiStub();
+             RunningModule a = RunningModule.start(zapi.baseUrl(), folder.resolve("a"), replica(url, "node-a"));
+             RunningModule b = RunningModule.start(zapi.baseUrl(), folder.resolve("b"), replica(url, "node-b"));
+             RunningModule c = RunningModule.start(zapi.baseUrl(), folder.resolve("c"), replica(url, "node-c"))) {
+            List<RunningModule> replicas = List.of(a, b, c);
+            // each replica's first call opens its HTTP connection and loads its classes: a delay after its turn that
+            // no limiter controls. One call each beforehand, then only the calls after count
+            for (RunningModule replica : replicas) {
+                assertThat(replica.post("{\"phone\": \"5561944440000\"}").statusCode()).isEqualTo(200);
+            }
+            zapi.resetRequests();
+            ExecutorService clients = Executors.newFixedThreadPool(REQUESTS);
+            try {
+                List<Future<HttpResponse<String>>> answers = new ArrayList<>();
+                for (int i = 0; i < REQUESTS; i++) {
+                    RunningModule replica = replicas.get(i % replicas.size());
+                    String body = "{\"phone\": \"55619333" + String.format("%05d", i) + "\", \"id\": \"paced-" + i
+                                  + "\"}";
+                    answers.add(clients.submit(() -> replica.post(body)));
+                }
+                for (Future<HttpResponse<String>> answer : answers) {
+                    assertThat(answer.get().statusCode()).isEqualTo(200);
+                }
+            } finally {
+                clients.shutdownNow();
+            }
+
+            List<Long> received = zapi.allRequests().stream().map(r -> r.getLoggedDate().getTime()).sorted().toList();
+            assertThat(received).hasSize(REQUESTS);
+            // every call starts a sliding window of one second: the calls within it, that one included
+            int mostInOneSecond = 0;
+            for (int first = 0; first < received.size(); first++) {
+                int last = first;
+                while (last + 1 < received.size() && received.get(last + 1) - received.get(first) < 1000) {
+                    last++;
+                }
+                mostInOneSecond = Math.max(mostInOneSecond, last - first + 1);
+            }
+            assertThat(mostInOneSecond).as("calls in the busiest sliding second, all replicas together, of %s", received.stream().map(t -> t - received.get(0)).toList())
+                    .isLessThanOrEqualTo(RATE);
+            // the calls did flow, and all three replicas made some
+            assertThat(Duration.ofMillis(received.get(REQUESTS - 1) - received.get(0)))
+                    .isGreaterThanOrEqualTo(Duration.ofMillis((REQUESTS - RATE) * 1000L / RATE));
+            for (RunningModule replica : replicas) {
+                assertThat(replica.allRecords()).hasSize(REQUESTS / replicas.size() + 1)
+                        .allSatisfy(r -> assertThat(r.path("outcome").asText()).isEqualTo("success"));
+            }
+        }
+    }
+
+    private static Map<String, String> replica(String url, String nodeId) {
+        Map<String, String> settings = new HashMap<>(PostgresLedgerTest.replica(url, nodeId));
+        settings.put("zapi.rate-limit", String.valueOf(RATE));
+        return settings;
+    }
+}
