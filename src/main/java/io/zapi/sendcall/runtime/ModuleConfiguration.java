@@ -158,7 +158,14 @@ public class ModuleConfiguration implements CamelConfiguration, CamelContextAwar
     @BindToRegistry(destroyMethod = "destroy")
     public ConnectionFactory jmsConnectionFactory() {
         String url = jmsBrokerUrl.isBlank() ? embeddedBrokerUrl : jmsBrokerUrl.trim();
-        jmsConnections = new CachingConnectionFactory(new ActiveMQConnectionFactory(url));
+        ActiveMQConnectionFactory artemis = new ActiveMQConnectionFactory(url);
+        if (!jmsBrokerUrl.isBlank() && !url.contains("consumerWindowSize")) {
+            // replicas on one external broker are competing consumers: no message is buffered in a consumer (Artemis
+            // buffers 1 MiB by default), so one a busy replica has not started stays on the broker for a free one.
+            // The URL's own consumerWindowSize wins. The embedded broker has this replica's consumer only.
+            artemis.setConsumerWindowSize(0);
+        }
+        jmsConnections = new CachingConnectionFactory(artemis);
         jmsConnections.setSessionCacheSize(10);
         jmsConnections.setCacheConsumers(false);
         return jmsConnections;
