@@ -16,7 +16,10 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import static com.github.tomakehurst.wiremock.client.WireMock.aResponse;
+import static com.github.tomakehurst.wiremock.client.WireMock.okJson;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 /**
  * zapi.rate-limit holds for all replicas sharing a PostgreSQL ledger together: at most that many calls reach Z-API in
@@ -25,6 +28,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  */
 class GlobalRateLimitTest {
 
+    private static final String OK = "{\"zaapId\":\"Z\",\"messageId\":\"M\",\"id\":\"M\"}";
     private static final int RATE = 5;
     private static final int REQUESTS = 30;
     private static final List<String> DATABASES = new ArrayList<>();
@@ -89,6 +93,40 @@ class GlobalRateLimitTest {
             for (RunningModule replica : replicas) {
                 assertThat(replica.allRecords()).hasSize(REQUESTS / replicas.size() + 1)
                         .allSatisfy(r -> assertThat(r.path("outcome").asText()).isEqualTo("success"));
+            }
+        }
+    }
+
+    @Test
+    void aRetryWaitsForItsTokenWhileTheDatabaseIsLostThenGoesOut() throws Exception {
+        String url = PostgresLedgerTest.newDatabase();
+        String database = url.substring(url.lastIndexOf('/') + 1);
+        DATABASES.add(database);
+        String phone = "5561944440001";
+        Map<String, String> settings = replica(url, "node-a");
+        settings.put("zapi.retry.initial-delay-ms", "200");
+        try (ZapiStub zapi = new ZapiStub();
+             RunningModule module = RunningModule.start(zapi.baseUrl(), folder.resolve("a"), settings)) {
+            // the first answer is a slow 503: the database is cut while it is awaited, before its retry asks a token
+            zapi.answerInTurn(phone, aResponse().withStatus(503).withFixedDelay(2000), okJson(OK));
+            ExecutorService client = Executors.newSingleThreadExecutor();
+            try {
+                Future<HttpResponse<String>> answer = client.submit(() -> module.post(
+                        "{\"phone\": \"" + phone + "\", \"id\": \"retried\"}"));
+                await().atMost(Duration.ofSeconds(30)).until(() -> zapi.requestsFor(phone).size() == 1);
+                PostgresLedgerTest.admin("ALTER DATABASE " + database + " ALLOW_CONNECTIONS false",
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '" + database + "'");
+                try {
+                    // no token, no call: the retry waits however long the database is gone
+                    await().during(Duration.ofSeconds(5)).atMost(Duration.ofSeconds(15))
+                            .until(() -> zapi.requestsFor(phone).size() == 1 && !answer.isDone());
+                } finally {
+                    PostgresLedgerTest.admin("ALTER DATABASE " + database + " ALLOW_CONNECTIONS true");
+                }
+                assertThat(answer.get().statusCode()).as(answer.get().body()).isEqualTo(200);
+                assertThat(zapi.requestsFor(phone)).hasSize(2);
+            } finally {
+                client.shutdownNow();
             }
         }
     }
