@@ -53,6 +53,8 @@ final class LedgerStartup {
                 ? startHeartbeat(context, ledger, Long.parseLong(Settings.getOr(properties, NODE_TIMEOUT_MS, "30000")))
                 : null;
         context.getRegistry().bind("callLedger", ledger);
+        // the inbox's read lock: on a shared ledger, one replica at a time reads a file of a shared inbox
+        context.getRegistry().bind("inboxClaims", new io.zapi.sendcall.inbox.InboxClaims(ledger));
         context.getRegistry().bind("pendingRecords", new PendingRecords(context, ledger));
         context.getRegistry().bind("retention", new Retention(ledger,
                 Integer.parseInt(Settings.getOr(properties, "zapi.retention.days", "0")),
