@@ -96,6 +96,20 @@ public class CallLedger implements IdempotentRepository {
     /** Shared ledger only: each replica's heartbeat, by the database's clock, so that no two clocks are compared. */
     private static final String NODES = "CREATE TABLE IF NOT EXISTS nodes (node_id TEXT PRIMARY KEY, "
                                         + "heartbeat TIMESTAMPTZ NOT NULL, started_at TIMESTAMPTZ NOT NULL)";
+    /**
+     * Shared ledger only: which replica reads which file of the shared inbox now (the inbox's read lock, see
+     * io.zapi.sendcall.inbox.InboxClaims), held while the file is read and released once it is moved or rolled back.
+     */
+    private static final String INBOX_CLAIMS = "CREATE TABLE IF NOT EXISTS inbox_claims (file TEXT PRIMARY KEY, "
+                                               + "owner TEXT NOT NULL, claimed_at TIMESTAMPTZ NOT NULL)";
+    /**
+     * The one test of a replica gone, for a key in flight and for an inbox file alike: no heartbeat of the owner newer
+     * than the node timeout, by the database's clock. A dead owner's heartbeat only gets older, so once its file is
+     * taken over by this test its keys in flight pass it too: they are interrupted, never duplicates of a live node.
+     * Parameters: the owner column, then the node timeout in seconds.
+     */
+    private static final String OWNER_IS_GONE = "NOT EXISTS (SELECT 1 FROM nodes n WHERE n.node_id = %s AND "
+                                                + "n.heartbeat > now() - make_interval(secs => ?))";
     /** Any number, the same for every replica: the advisory lock under which one replica at a time makes the schema. */
     private static final long SCHEMA_LOCK = 0x7a617069L;
 
@@ -151,6 +165,7 @@ public class CallLedger implements IdempotentRepository {
                     jdbc.query("SELECT pg_advisory_xact_lock(?)", row -> null, SCHEMA_LOCK);
                     SCHEMA.forEach(jdbc::execute);
                     jdbc.execute(NODES);
+                    jdbc.execute(INBOX_CLAIMS);
                     jdbc.execute("ALTER TABLE call_keys ADD COLUMN IF NOT EXISTS owner TEXT");
                 });
                 heartbeat();
@@ -358,9 +373,8 @@ public class CallLedger implements IdempotentRepository {
             return false;
         }
         List<String> staleOwner = jdbc.queryForList("SELECT k.owner FROM call_keys k WHERE k.key = ? AND "
-                + "k.state = 'started' AND k.owner IS DISTINCT FROM ? AND NOT EXISTS (SELECT 1 FROM nodes n WHERE "
-                + "n.node_id = k.owner AND n.heartbeat > now() - make_interval(secs => ?))", String.class, key, nodeId,
-                nodeTimeoutMs / 1000.0);
+                + "k.state = 'started' AND k.owner IS DISTINCT FROM ? AND " + OWNER_IS_GONE.formatted("k.owner"),
+                String.class, key, nodeId, nodeTimeoutMs / 1000.0);
         if (staleOwner.isEmpty()) {
             return false;
         }
@@ -372,6 +386,40 @@ public class CallLedger implements IdempotentRepository {
                     firstCorrelationId(key), staleOwner.get(0), nodeTimeoutMs, nodeId);
         }
         return takenOver;
+    }
+
+    /**
+     * Shared ledger: claims a file of the shared inbox for this replica, true when no other live replica reads it. One
+     * atomic insert-if-absent; a claim held by this node id (its earlier run) is its own again; one held by a replica
+     * whose heartbeat is older than the node timeout is taken over by a compare-and-set on that owner, so that of two
+     * replicas seeing it gone at once only one takes the file.
+     */
+    public boolean claimInboxFile(String file) {
+        if (jdbc.update("INSERT INTO inbox_claims (file, owner, claimed_at) VALUES (?, ?, now()) "
+                        + "ON CONFLICT (file) DO NOTHING", file, nodeId) == 1) {
+            return true;
+        }
+        List<String> goneOwner = jdbc.queryForList("SELECT c.owner FROM inbox_claims c WHERE c.file = ? AND "
+                + "(c.owner = ? OR " + OWNER_IS_GONE.formatted("c.owner") + ")", String.class, file, nodeId,
+                nodeTimeoutMs / 1000.0);
+        if (goneOwner.isEmpty()) {
+            return false;
+        }
+        boolean takenOver = jdbc.update("UPDATE inbox_claims SET owner = ?, claimed_at = now() WHERE file = ? AND "
+                                        + "owner = ?", nodeId, file, goneOwner.get(0)) == 1;
+        if (takenOver && !goneOwner.get(0).equals(nodeId)) {
+            LOG.warn("Inbox file {} was being read by node {}, whose heartbeat is older than {} ms: taken over by {}",
+                    file, goneOwner.get(0), nodeTimeoutMs, nodeId);
+        }
+        return takenOver;
+    }
+
+    /**
+     * Shared ledger: this replica no longer reads the file (moved, or left for a later try); a claim taken over since
+     * by another replica is left to it.
+     */
+    public void releaseInboxFile(String file) {
+        jdbc.update("DELETE FROM inbox_claims WHERE file = ? AND owner = ?", file, nodeId);
     }
 
     @Override

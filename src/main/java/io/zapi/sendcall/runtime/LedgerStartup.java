@@ -22,6 +22,7 @@ import org.sqlite.SQLiteConfig;
 import org.sqlite.SQLiteDataSource;
 import org.springframework.jdbc.datasource.SingleConnectionDataSource;
 
+import io.zapi.sendcall.inbox.InboxClaims;
 import io.zapi.sendcall.pipeline.CallLedger;
 import io.zapi.sendcall.records.PendingRecords;
 import io.zapi.sendcall.records.Retention;
@@ -58,6 +59,8 @@ final class LedgerStartup {
             // a lone process: zapi.rate-limit is Camel's throttle in routes/call-zapi.camel.yaml
             context.getRegistry().bind("rateLimit", GlobalRateLimit.notShared());
         }
+        // the inbox's read lock: on a shared ledger, one replica at a time reads a file of a shared inbox
+        context.getRegistry().bind("inboxClaims", new InboxClaims(ledger));
         context.getRegistry().bind("pendingRecords", new PendingRecords(context, ledger));
         context.getRegistry().bind("retention", new Retention(ledger,
                 Integer.parseInt(Settings.getOr(properties, "zapi.retention.days", "0")),
