@@ -2,7 +2,6 @@ package io.zapi.sendcall;
 
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
-import java.sql.SQLException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -12,8 +11,8 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 import static com.github.tomakehurst.wiremock.client.WireMock.aResponse;
@@ -31,22 +30,16 @@ class GlobalRateLimitTest {
     private static final String OK = "{\"zaapId\":\"Z\",\"messageId\":\"M\",\"id\":\"M\"}";
     private static final int RATE = 5;
     private static final int REQUESTS = 30;
-    private static final List<String> DATABASES = new ArrayList<>();
 
     @TempDir
     Path folder;
 
-    @AfterAll
-    static void dropDatabases() throws SQLException {
-        for (String name : DATABASES) {
-            PostgresLedgerTest.admin("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)");
-        }
-    }
+    @RegisterExtension
+    static final PostgresDatabases databases = new PostgresDatabases();
 
     @Test
     void threeReplicasTogetherMakeNoMoreThanTheRateInAnySlidingSecond() throws Exception {
-        String url = PostgresLedgerTest.newDatabase();
-        DATABASES.add(url.substring(url.lastIndexOf('/') + 1));
+        String url = databases.create();
         try (ZapiStub zapi = new ZapiStub();
              RunningModule a = RunningModule.start(zapi.baseUrl(), folder.resolve("a"), replica(url, "node-a"));
              RunningModule b = RunningModule.start(zapi.baseUrl(), folder.resolve("b"), replica(url, "node-b"));
@@ -99,9 +92,8 @@ class GlobalRateLimitTest {
 
     @Test
     void aRetryWaitsForItsTokenWhileTheDatabaseIsLostThenGoesOut() throws Exception {
-        String url = PostgresLedgerTest.newDatabase();
-        String database = url.substring(url.lastIndexOf('/') + 1);
-        DATABASES.add(database);
+        String url = databases.create();
+        String database = PostgresDatabases.nameOf(url);
         String phone = "5561944440001";
         Map<String, String> settings = replica(url, "node-a");
         settings.put("zapi.retry.initial-delay-ms", "200");
@@ -114,14 +106,14 @@ class GlobalRateLimitTest {
                 Future<HttpResponse<String>> answer = client.submit(() -> module.post(
                         "{\"phone\": \"" + phone + "\", \"id\": \"retried\"}"));
                 await().atMost(Duration.ofSeconds(30)).until(() -> zapi.requestsFor(phone).size() == 1);
-                PostgresLedgerTest.admin("ALTER DATABASE " + database + " ALLOW_CONNECTIONS false",
+                PostgresDatabases.admin("ALTER DATABASE " + database + " ALLOW_CONNECTIONS false",
                         "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '" + database + "'");
                 try {
                     // no token, no call: the retry waits however long the database is gone
                     await().during(Duration.ofSeconds(5)).atMost(Duration.ofSeconds(15))
                             .until(() -> zapi.requestsFor(phone).size() == 1 && !answer.isDone());
                 } finally {
-                    PostgresLedgerTest.admin("ALTER DATABASE " + database + " ALLOW_CONNECTIONS true");
+                    PostgresDatabases.admin("ALTER DATABASE " + database + " ALLOW_CONNECTIONS true");
                 }
                 assertThat(answer.get().statusCode()).as(answer.get().body()).isEqualTo(200);
                 assertThat(zapi.requestsFor(phone)).hasSize(2);
@@ -132,7 +124,7 @@ class GlobalRateLimitTest {
     }
 
     private static Map<String, String> replica(String url, String nodeId) {
-        Map<String, String> settings = new HashMap<>(PostgresLedgerTest.replica(url, nodeId));
+        Map<String, String> settings = new HashMap<>(PostgresDatabases.replica(url, nodeId));
         settings.put("zapi.rate-limit", String.valueOf(RATE));
         return settings;
     }

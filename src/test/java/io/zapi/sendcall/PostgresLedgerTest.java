@@ -10,7 +10,6 @@ import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.SQLException;
-import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -38,6 +37,7 @@ import org.apache.camel.support.DefaultExchange;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 import org.slf4j.LoggerFactory;
 import org.springframework.jdbc.datasource.SingleConnectionDataSource;
@@ -50,7 +50,6 @@ import io.zapi.sendcall.records.OutcomeRecord;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
-import static org.assertj.core.api.Assertions.fail;
 import static org.awaitility.Awaitility.await;
 
 /**
@@ -60,9 +59,8 @@ import static org.awaitility.Awaitility.await;
  */
 class PostgresLedgerTest {
 
-    static final String ADMIN_URL = "jdbc:postgresql://127.0.0.1:5432/postgres";
-    static final String USER = "zapi";
-    static final String PASSWORD = "zapi-test";
+    static final String USER = PostgresDatabases.USER;
+    static final String PASSWORD = PostgresDatabases.PASSWORD;
     static final Duration A_WHILE = Duration.ofSeconds(90);
     private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
@@ -72,24 +70,8 @@ class PostgresLedgerTest {
     static final ByteArrayOutputStream LOG = new ByteArrayOutputStream();
     static OutputStreamAppender<ILoggingEvent> capture;
     static final Map<Logger, Level> LEVELS = new HashMap<>();
-    static final List<String> DATABASES = new java.util.concurrent.CopyOnWriteArrayList<>();
-
-    @AfterAll
-    static void dropDatabases() throws SQLException {
-        for (String name : DATABASES) {
-            admin("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)");
-        }
-    }
-
-    @BeforeAll
-    static void postgresIsThere() {
-        try (Connection admin = DriverManager.getConnection(ADMIN_URL, USER, PASSWORD)) {
-            assertThat(admin.isValid(5)).isTrue();
-        } catch (SQLException e) {
-            fail("PostgreSQL is not reachable on 127.0.0.1:5432 as role zapi (" + e.getMessage() + "): run "
-                 + "`bash .ci/postgres.sh` (as root) to install, start and prepare it");
-        }
-    }
+    @RegisterExtension
+    static final PostgresDatabases databases = new PostgresDatabases();
 
     /** Every log line, through the module's own masking layout, every logger at DEBUG: where a password could leak. */
     @BeforeAll
@@ -123,10 +105,10 @@ class PostgresLedgerTest {
 
     @Test
     void theSameIdSentToTwoReplicasAtOnceIsCalledOnce() throws Exception {
-        String url = newDatabase();
+        String url = databases.create();
         try (ZapiStub zapi = new ZapiStub();
-             RunningModule a = RunningModule.start(zapi.baseUrl(), folder.resolve("a"), replica(url, "node-a"));
-             RunningModule b = RunningModule.start(zapi.baseUrl(), folder.resolve("b"), replica(url, "node-b"))) {
+             RunningModule a = RunningModule.start(zapi.baseUrl(), folder.resolve("a"), PostgresDatabases.replica(url, "node-a"));
+             RunningModule b = RunningModule.start(zapi.baseUrl(), folder.resolve("b"), PostgresDatabases.replica(url, "node-b"))) {
             // a slow answer: the second claim certainly comes while the first call is in flight
             zapi.answer("5561933330001", com.github.tomakehurst.wiremock.client.WireMock.okJson(
                     "{\"zaapId\":\"Z\",\"messageId\":\"M\",\"id\":\"M\"}").withFixedDelay(1500));
@@ -148,10 +130,10 @@ class PostgresLedgerTest {
 
     @Test
     void aKeySeenOnOneReplicaIsADuplicateOnTheOtherWhateverTheInput() throws Exception {
-        String url = newDatabase();
+        String url = databases.create();
         try (ZapiStub zapi = new ZapiStub();
-             RunningModule a = RunningModule.start(zapi.baseUrl(), folder.resolve("a"), replica(url, "node-a"));
-             RunningModule b = RunningModule.start(zapi.baseUrl(), folder.resolve("b"), replica(url, "node-b"));
+             RunningModule a = RunningModule.start(zapi.baseUrl(), folder.resolve("a"), PostgresDatabases.replica(url, "node-a"));
+             RunningModule b = RunningModule.start(zapi.baseUrl(), folder.resolve("b"), PostgresDatabases.replica(url, "node-b"));
              jakarta.jms.Connection jms = JmsQueueTest.connect(a.jmsPort())) {
             Session session = jms.createSession(false, Session.AUTO_ACKNOWLEDGE);
             MessageProducer producer = session.createProducer(session.createQueue("send-call"));
@@ -174,13 +156,13 @@ class PostgresLedgerTest {
 
     @Test
     void aReplicaKilledMidCallHasItsKeyInterruptedOnlyAfterTheNodeTimeoutAndNeverCalledTwice() throws Exception {
-        String url = newDatabase();
+        String url = databases.create();
         long nodeTimeoutMs = 12_000;
         try (ZapiStub zapi = new ZapiStub()) {
             // the call never answers while the replica lives: it is killed in the middle of it
             zapi.answer("5561933330003", com.github.tomakehurst.wiremock.client.WireMock.okJson(
                     "{\"zaapId\":\"Z\",\"messageId\":\"M\",\"id\":\"M\"}").withFixedDelay(120_000));
-            Map<String, String> settings = new HashMap<>(replica(url, "node-killed"));
+            Map<String, String> settings = new HashMap<>(PostgresDatabases.replica(url, "node-killed"));
             settings.put("zapi.ledger.node-timeout-ms", String.valueOf(nodeTimeoutMs));
             settings.put("zapi.base-url", zapi.baseUrl());
             settings.put("zapi.instance-id", RunningModule.INSTANCE_ID);
@@ -192,7 +174,7 @@ class PostgresLedgerTest {
             settings.put("camel.server.port", String.valueOf(port));
             int managementPort = RunningModule.freePort();
             settings.put("camel.management.port", String.valueOf(managementPort));
-            Map<String, String> survivorSettings = new HashMap<>(replica(url, "node-survivor"));
+            Map<String, String> survivorSettings = new HashMap<>(PostgresDatabases.replica(url, "node-survivor"));
             survivorSettings.put("zapi.ledger.node-timeout-ms", String.valueOf(nodeTimeoutMs));
             // the survivor runs before the kill, so that its first try comes while the killed one's heartbeat is fresh
             try (RunningModule survivor = RunningModule.start(zapi.baseUrl(), folder.resolve("survivor"),
@@ -233,12 +215,12 @@ class PostgresLedgerTest {
 
     @Test
     void aLostDatabaseMakesTheClaimWaitAndReadinessDownThenTheRequestIsCalledOnce() throws Exception {
-        String url = newDatabase();
+        String url = databases.create();
         String database = url.substring(url.lastIndexOf('/') + 1);
         try (ZapiStub zapi = new ZapiStub();
-             RunningModule module = RunningModule.start(zapi.baseUrl(), folder.resolve("a"), replica(url, "node-a"))) {
+             RunningModule module = RunningModule.start(zapi.baseUrl(), folder.resolve("a"), PostgresDatabases.replica(url, "node-a"))) {
             HealthTest.awaitReady(module, 200);
-            admin("ALTER DATABASE " + database + " ALLOW_CONNECTIONS false",
+            PostgresDatabases.admin("ALTER DATABASE " + database + " ALLOW_CONNECTIONS false",
                     "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '" + database + "'");
             try {
                 CompletableFuture<HttpResponse<String>> waiting = postAsync(module,
@@ -247,23 +229,23 @@ class PostgresLedgerTest {
                 assertThat(down.toString()).contains("ledger");
                 await().during(Duration.ofSeconds(2)).atMost(Duration.ofSeconds(10))
                         .until(() -> !waiting.isDone() && zapi.requestsFor("5561933330004").isEmpty());
-                admin("ALTER DATABASE " + database + " ALLOW_CONNECTIONS true");
+                PostgresDatabases.admin("ALTER DATABASE " + database + " ALLOW_CONNECTIONS true");
 
                 HttpResponse<String> answer = waiting.get();
                 assertThat(answer.statusCode()).as(answer.body()).isEqualTo(200);
                 assertThat(zapi.requestsFor("5561933330004")).hasSize(1);
                 HealthTest.awaitReady(module, 200);
             } finally {
-                admin("ALTER DATABASE " + database + " ALLOW_CONNECTIONS true");
+                PostgresDatabases.admin("ALTER DATABASE " + database + " ALLOW_CONNECTIONS true");
             }
         }
     }
 
     @Test
     void theLedgerPasswordAppearsInNoLogLineNorStartupFailure() throws Exception {
-        String url = newDatabase();
+        String url = databases.create();
         String secret = "Ledger-Pass-" + UUID.randomUUID();
-        Map<String, String> settings = new HashMap<>(replica(url + "?password=" + secret, "node-a"));
+        Map<String, String> settings = new HashMap<>(PostgresDatabases.replica(url + "?password=" + secret, "node-a"));
         settings.put("zapi.ledger.password", secret);
         LOG.reset();
         try (ZapiStub zapi = new ZapiStub()) {
@@ -281,7 +263,7 @@ class PostgresLedgerTest {
 
     @Test
     void replicasStartingAtOnceMakeTheSchemaOnce() throws Exception {
-        String url = newDatabase();
+        String url = databases.create();
         ExecutorService starting = Executors.newFixedThreadPool(4);
         List<Future<CallLedger>> ledgers = new ArrayList<>();
         List<HikariDataSource> pools = new ArrayList<>();
@@ -313,7 +295,7 @@ class PostgresLedgerTest {
      */
     @Test
     void ofTwoReplicasTakingOverAStaleKeyOnlyOneGetsIt() throws Exception {
-        String url = newDatabase();
+        String url = databases.create();
         List<HikariDataSource> pools = List.of(pool(url), pool(url), pool(url));
         ExecutorService racing = Executors.newFixedThreadPool(2);
         try {
@@ -405,7 +387,7 @@ class PostgresLedgerTest {
         double sqliteMs = perRequestMs(embedded, requests);
         embedded.closeDatabase();
 
-        String url = newDatabase();
+        String url = databases.create();
         try (HikariDataSource pool = pool(url)) {
             CallLedger shared = new CallLedger(pool, CallLedger.Dialect.POSTGRESQL, url, "bench", 30_000, false,
                     Map.of());
@@ -438,29 +420,6 @@ class PostgresLedgerTest {
         assertThat(ledger.add(exchange, key)).isTrue();
         exchange.setProperty(OutcomeRecord.OUTCOME, "success");
         ledger.finish(exchange);
-    }
-
-    /** The settings of one replica on the shared ledger. */
-    static Map<String, String> replica(String url, String nodeId) {
-        return Map.of("zapi.ledger.url", url, "zapi.ledger.username", USER, "zapi.ledger.password", PASSWORD,
-                "zapi.node-id", nodeId);
-    }
-
-    /** A database of the test's own, owned by role zapi; its URL. */
-    static String newDatabase() throws SQLException {
-        String name = "zapi_test_" + UUID.randomUUID().toString().replace("-", "");
-        admin("CREATE DATABASE " + name);
-        DATABASES.add(name);
-        return "jdbc:postgresql://127.0.0.1:5432/" + name;
-    }
-
-    static void admin(String... statements) throws SQLException {
-        try (Connection admin = DriverManager.getConnection(ADMIN_URL, USER, PASSWORD);
-             Statement statement = admin.createStatement()) {
-            for (String sql : statements) {
-                statement.execute(sql);
-            }
-        }
     }
 
     private static HikariDataSource pool(String url) {

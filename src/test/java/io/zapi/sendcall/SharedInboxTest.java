@@ -8,23 +8,19 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.sql.SQLException;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.UUID;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Function;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
 import java.util.stream.Stream;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 import io.zapi.sendcall.pipeline.Json;
@@ -45,26 +41,16 @@ class SharedInboxTest {
 
     private static final Duration A_WHILE = Duration.ofSeconds(120);
     private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
-    private static final List<String> DATABASES = new CopyOnWriteArrayList<>();
 
     @TempDir
     Path folder;
 
-    @BeforeAll
-    static void postgresIsThere() {
-        PostgresLedgerTest.postgresIsThere();
-    }
-
-    @AfterAll
-    static void dropDatabases() throws SQLException {
-        for (String name : DATABASES) {
-            PostgresLedgerTest.admin("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)");
-        }
-    }
+    @RegisterExtension
+    static final PostgresDatabases databases = new PostgresDatabases();
 
     @Test
     void eachFileOfASharedInboxIsReadByOneReplica() throws Exception {
-        String url = newDatabase();
+        String url = databases.create();
         Path shared = folder.resolve("shared");
         int files = 6;
         int rows = 5;
@@ -106,7 +92,7 @@ class SharedInboxTest {
 
     @Test
     void aFileWhoseReplicaIsKilledIsTakenOverAfterTheNodeTimeoutAndFinishedOnce() throws Exception {
-        String url = newDatabase();
+        String url = databases.create();
         Path shared = folder.resolve("shared");
         long nodeTimeoutMs = 6_000;
         int rows = 30;
@@ -187,7 +173,7 @@ class SharedInboxTest {
 
     /** One replica's settings: its own data folder elsewhere, the shared inbox, outbox and ledger. */
     private static Map<String, String> sharing(String url, String nodeId, Path shared, long nodeTimeoutMs) {
-        Map<String, String> settings = new HashMap<>(PostgresLedgerTest.replica(url, nodeId));
+        Map<String, String> settings = new HashMap<>(PostgresDatabases.replica(url, nodeId));
         settings.put("zapi.inbox-dir", shared.resolve("inbox").toString());
         settings.put("zapi.outbox-dir", shared.resolve("outbox").toString());
         settings.put("zapi.ledger.node-timeout-ms", String.valueOf(nodeTimeoutMs));
@@ -254,13 +240,6 @@ class SharedInboxTest {
                 throw new UncheckedIOException(e);
             }
         }).collect(Collectors.groupingBy(Function.identity(), Collectors.counting()));
-    }
-
-    private static String newDatabase() throws SQLException {
-        String name = "zapi_test_" + UUID.randomUUID().toString().replace("-", "");
-        PostgresLedgerTest.admin("CREATE DATABASE " + name);
-        DATABASES.add(name);
-        return "jdbc:postgresql://127.0.0.1:5432/" + name;
     }
 
     private static boolean ready(int managementPort) {
