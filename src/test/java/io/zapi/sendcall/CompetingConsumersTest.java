@@ -13,6 +13,7 @@ import jakarta.jms.MessageProducer;
 import jakarta.jms.Session;
 import org.apache.activemq.artemis.core.server.embedded.EmbeddedActiveMQ;
 import org.apache.activemq.artemis.jms.client.ActiveMQConnectionFactory;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -24,6 +25,7 @@ import static org.awaitility.Awaitility.await;
  * Replicas reading one queue of an external broker (zapi.jms.broker-url) are competing consumers: a replica busy with
  * a slow call holds no message another replica could take.
  */
+@Tag("replicas")
 class CompetingConsumersTest {
 
     private static final String OK = "{\"zaapId\":\"Z\",\"messageId\":\"M\",\"id\":\"M\"}";

@@ -11,6 +11,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
@@ -25,6 +26,7 @@ import static org.awaitility.Awaitility.await;
  * any sliding second, whichever replica makes them. Needs the PostgreSQL of {@code .ci/postgres.sh}, as
  * PostgresLedgerTest does.
  */
+@Tag("replicas")
 class GlobalRateLimitTest {
 
     private static final String OK = "{\"zaapId\":\"Z\",\"messageId\":\"M\",\"id\":\"M\"}";

@@ -36,6 +36,7 @@ import org.apache.camel.impl.DefaultCamelContext;
 import org.apache.camel.support.DefaultExchange;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
@@ -57,6 +58,7 @@ import static org.awaitility.Awaitility.await;
  * zapi-test, CREATEDB, as {@code .ci/postgres.sh} sets it up (run by {@code bash .ci/run}). Each test makes a database
  * of its own. Without that PostgreSQL every test here fails, saying so: none is skipped.
  */
+@Tag("replicas")
 class PostgresLedgerTest {
 
     static final String USER = PostgresDatabases.USER;

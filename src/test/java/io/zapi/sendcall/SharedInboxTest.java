@@ -19,6 +19,7 @@ import java.util.stream.IntStream;
 import java.util.stream.Stream;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
@@ -37,6 +38,7 @@ import static org.awaitility.Awaitility.await;
  * (see {@link PostgresLedgerTest} for the database the tests need): each file is read by one replica at a time, and
  * the file of a replica killed in the middle of it is taken over and finished by another.
  */
+@Tag("replicas")
 class SharedInboxTest {
 
     private static final Duration A_WHILE = Duration.ofSeconds(120);
