@@ -216,6 +216,70 @@ class PostgresLedgerTest {
     }
 
     @Test
+    void aJmsMessageRedeliveredFromAKilledReplicaWaitsForItsNodeTimeoutAndIsRecordedOnceAsFailed() throws Exception {
+        String url = databases.create();
+        long nodeTimeoutMs = 8_000;
+        String phone = "5561933330009";
+        int brokerPort = RunningModule.freePort();
+        String brokerUrl = "tcp://127.0.0.1:" + brokerPort;
+        org.apache.activemq.artemis.core.server.embedded.EmbeddedActiveMQ broker = HealthTest.externalBroker(brokerPort);
+        try (ZapiStub zapi = new ZapiStub()) {
+            // the call never answers while the replica lives: it is killed in the middle of it
+            zapi.answer(phone, com.github.tomakehurst.wiremock.client.WireMock.okJson(
+                    "{\"zaapId\":\"Z\",\"messageId\":\"M\",\"id\":\"M\"}").withFixedDelay(120_000));
+            Map<String, String> settings = new HashMap<>(PostgresDatabases.replica(url, "node-killed"));
+            settings.put("zapi.ledger.node-timeout-ms", String.valueOf(nodeTimeoutMs));
+            settings.put("zapi.jms.broker-url", brokerUrl);
+            settings.put("zapi.base-url", zapi.baseUrl());
+            settings.put("zapi.instance-id", RunningModule.INSTANCE_ID);
+            settings.put("zapi.instance-token", RunningModule.INSTANCE_TOKEN);
+            settings.put("zapi.client-token", RunningModule.CLIENT_TOKEN);
+            settings.put("zapi.data-dir", folder.resolve("killed").toString());
+            settings.put("zapi.http.response-timeout-ms", "300000");
+            int managementPort = RunningModule.freePort();
+            settings.put("camel.management.port", String.valueOf(managementPort));
+            long killedAt;
+            try (ModuleProcess killed = ModuleProcess.start(settings, Map.of())) {
+                await().atMost(A_WHILE).pollInterval(Duration.ofMillis(200)).until(() -> ready(managementPort)
+                        || !killed.isAlive());
+                assertThat(killed.isAlive()).as(killed.output()).isTrue();
+                try (jakarta.jms.Connection client = new org.apache.activemq.artemis.jms.client
+                        .ActiveMQConnectionFactory(brokerUrl).createConnection();
+                     Session session = client.createSession(false, Session.AUTO_ACKNOWLEDGE);
+                     MessageProducer producer = session.createProducer(session.createQueue("send-call"))) {
+                    producer.send(session.createTextMessage("{\"phone\": \"" + phone + "\"}"));
+                }
+                await().atMost(A_WHILE).failFast(() -> !killed.isAlive())
+                        .until(() -> zapi.requestsFor(phone).size() == 1);
+                Map<String, String> survivorSettings = new HashMap<>(PostgresDatabases.replica(url, "node-survivor"));
+                survivorSettings.put("zapi.ledger.node-timeout-ms", String.valueOf(nodeTimeoutMs));
+                survivorSettings.put("zapi.jms.broker-url", brokerUrl);
+                try (RunningModule survivor = RunningModule.start(zapi.baseUrl(), folder.resolve("survivor"),
+                        survivorSettings)) {
+                    killed.kill();
+                    killedAt = System.nanoTime();
+                    // the broker hands the message to the survivor at once; its first delivery's replica still looks
+                    // alive there: it is neither a duplicate of itself nor called again, it waits for the node timeout
+                    List<JsonNode> records = await().atMost(A_WHILE).pollInterval(Duration.ofMillis(200))
+                            .until(survivor::allRecords, found -> !found.isEmpty());
+                    assertThat(Duration.ofNanos(System.nanoTime() - killedAt).toMillis())
+                            .isGreaterThanOrEqualTo(nodeTimeoutMs * 2 / 3);
+                    assertThat(records).hasSize(1);
+                    assertThat(records.get(0).path("outcome").asText()).as(records.toString()).isEqualTo("failed");
+                    assertThat(records.get(0).path("error").asText()).contains("may have been placed");
+                    assertThat(records.get(0).path("node").asText()).isEqualTo("node-survivor");
+                    // and it stays that way: acknowledged, not delivered again
+                    await().during(Duration.ofSeconds(3)).atMost(Duration.ofSeconds(10))
+                            .until(() -> survivor.allRecords().size() == 1);
+                    assertThat(zapi.requestsFor(phone)).hasSize(1);
+                }
+            }
+        } finally {
+            broker.stop();
+        }
+    }
+
+    @Test
     void aLostDatabaseMakesTheClaimWaitAndReadinessDownThenTheRequestIsCalledOnce() throws Exception {
         String url = databases.create();
         String database = url.substring(url.lastIndexOf('/') + 1);

@@ -80,6 +80,7 @@ public class CallLedger implements IdempotentRepository {
     public static final String FILE_FINISHED = "inboxFileFinished";
     private static final long CLAIM_RETRY_FIRST_MS = 100;
     private static final long CLAIM_RETRY_MAX_MS = 5_000;
+    private static final long EARLIER_DELIVERY_POLL_MS = 1_000;
     private static final Logger LOG = LoggerFactory.getLogger(CallLedger.class);
 
     private static final List<String> SCHEMA = List.of(
@@ -127,7 +128,7 @@ public class CallLedger implements IdempotentRepository {
     private final TransactionTemplate transactions;
     private final boolean resendInterrupted;
     private final Map<String, Path> recordFolders;
-    /** Keys the last run left started but not done: their calls may have been placed. */
+    /** SQLite: keys the last run left started but not done: their calls may have been placed. */
     private final Set<String> interrupted = ConcurrentHashMap.newKeySet();
 
     /** The database under the ledger: the embedded default, or the one shared by several replicas. */
@@ -167,8 +168,19 @@ public class CallLedger implements IdempotentRepository {
                     jdbc.execute(NODES);
                     jdbc.execute(INBOX_CLAIMS);
                     jdbc.execute("ALTER TABLE call_keys ADD COLUMN IF NOT EXISTS owner TEXT");
+                    jdbc.execute("ALTER TABLE call_keys ADD COLUMN IF NOT EXISTS source TEXT");
                 });
                 heartbeat();
+                // this node id's keys in flight when it last stopped: its earlier run is gone, so they are given up
+                // at once (no owner is a gone owner) rather than after the node timeout, for whichever replica meets
+                // them first, this one included. Kept owned, they would look in flight on a live node to the others:
+                // a JMS message of them redelivered elsewhere would wait for a run that no longer exists.
+                int givenUp = jdbc.update("UPDATE call_keys SET owner = NULL WHERE state = 'started' AND owner = ?",
+                        nodeId);
+                if (givenUp > 0) {
+                    LOG.warn("Ledger: {} requests were in flight on node {} when it last stopped: their calls may have "
+                             + "been placed, so they are not placed again", givenUp, nodeId);
+                }
             } else {
                 SCHEMA.forEach(jdbc::execute);
                 migrateCamelRepositories();
@@ -176,13 +188,16 @@ public class CallLedger implements IdempotentRepository {
                 if (!hasColumn("call_keys", "owner")) {
                     jdbc.execute("ALTER TABLE call_keys ADD COLUMN owner TEXT");
                 }
+                if (!hasColumn("call_keys", "source")) {
+                    jdbc.execute("ALTER TABLE call_keys ADD COLUMN source TEXT");
+                }
             }
-            // the keys in flight when the module last stopped: on SQLite every one (its ledger is this process's alone,
-            // whatever node id the last run had: by default a new process id); on PostgreSQL this node id's only
-            interrupted.addAll(dialect == Dialect.SQLITE
-                    ? jdbc.queryForList("SELECT key FROM call_keys WHERE state = 'started'", String.class)
-                    : jdbc.queryForList("SELECT key FROM call_keys WHERE state = 'started' AND owner = ?",
-                            String.class, nodeId));
+            // SQLite: the keys in flight when the module last stopped, every one (its ledger is this process's alone,
+            // whatever node id the last run had: by default a new process id)
+            if (dialect == Dialect.SQLITE) {
+                interrupted.addAll(jdbc.queryForList("SELECT key FROM call_keys WHERE state = 'started'",
+                        String.class));
+            }
         } finally {
             unlockIfSerial();
         }
@@ -290,25 +305,77 @@ public class CallLedger implements IdempotentRepository {
         lockIfSerial();
         try {
             String first = firstCorrelationId(key);
-            if (claimWhenReachable(exchange, key)) {
+            String source = RequestSource.of(exchange).recordedAs();
+            if (claimWhenReachable(exchange, key, source)) {
                 exchange.setProperty(CLAIMED, true);
                 return true;
             }
-            if (!takeOver(key)) {
+            if (takeOver(key)) {
+                return takenOver(exchange, key, first);
+            }
+            if (dialect == Dialect.POSTGRESQL && source != null && inFlightAs(key, source)) {
+                return awaitEarlierDelivery(exchange, key, source, first);
+            }
+            exchange.setProperty(OutcomeRecord.DUPLICATE_OF, first);
+            return false;
+        } finally {
+            unlockIfSerial();
+        }
+    }
+
+    /** The key was in flight in a process that is gone: flagged already recorded, or interrupted. */
+    private boolean takenOver(Exchange exchange, String key, String first) {
+        exchange.setProperty(CLAIMED, true);
+        String recorded = recordedOutcome(key, first);
+        if (recorded != null) {
+            exchange.setProperty(ALREADY_RECORDED, true);
+            exchange.setProperty(OutcomeRecord.OUTCOME, recorded);
+        } else if (!resendInterrupted) {
+            exchange.setProperty(INTERRUPTED, true);
+        }
+        return true;
+    }
+
+    /** True while the key is in flight for this very request (the same JMS message, delivered before). */
+    private boolean inFlightAs(String key, String source) {
+        return !jdbc.queryForList("SELECT key FROM call_keys WHERE key = ? AND state = 'started' AND source = ?",
+                String.class, key, source).isEmpty();
+    }
+
+    /**
+     * Shared ledger: this request is in flight already on a replica that still looks alive: a JMS message redelivered
+     * because the consumer that had it was cut off (its replica killed: the broker notices at once, the heartbeat only
+     * after the node timeout). It is not a duplicate of itself: it waits for that delivery to end, then keeps its
+     * record (already recorded), or for that replica's heartbeat to stop, then it is taken over (interrupted: its call
+     * may have been placed). Only on PostgreSQL: SQLite's ledger is one process's, where no delivery outlives its
+     * consumer.
+     */
+    private boolean awaitEarlierDelivery(Exchange exchange, String key, String source, String first) {
+        LOG.warn("correlationId={} is in flight already on another replica or consumer, and came again ({}): it waits "
+                 + "for that one to end, or for its replica's heartbeat to be older than {} ms", first, source,
+                nodeTimeoutMs);
+        while (true) {
+            if (exchange.getContext().isStopping()) {
+                throw new EarlierDeliveryInFlightException(first, nodeTimeoutMs);
+            }
+            try {
+                Thread.sleep(Math.max(50, Math.min(EARLIER_DELIVERY_POLL_MS, nodeTimeoutMs / 10)));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new EarlierDeliveryInFlightException(first, nodeTimeoutMs);
+            }
+            if (takeOver(key)) {
+                return takenOver(exchange, key, first);
+            }
+            if (!inFlightAs(key, source)) {
+                if (alreadyRecorded(exchange)) {
+                    exchange.setProperty(CLAIMED, true);
+                    exchange.setProperty(ALREADY_RECORDED, true);
+                    return true;
+                }
                 exchange.setProperty(OutcomeRecord.DUPLICATE_OF, first);
                 return false;
             }
-            exchange.setProperty(CLAIMED, true);
-            String recorded = recordedOutcome(key, first);
-            if (recorded != null) {
-                exchange.setProperty(ALREADY_RECORDED, true);
-                exchange.setProperty(OutcomeRecord.OUTCOME, recorded);
-            } else if (!resendInterrupted) {
-                exchange.setProperty(INTERRUPTED, true);
-            }
-            return true;
-        } finally {
-            unlockIfSerial();
         }
     }
 
@@ -316,16 +383,17 @@ public class CallLedger implements IdempotentRepository {
     public boolean add(String key) {
         lockIfSerial();
         try {
-            return claim(key);
+            return claim(key, null);
         } finally {
             unlockIfSerial();
         }
     }
 
-    private boolean claim(String key) {
-        return jdbc.update("INSERT INTO call_keys (key, state, correlation_id, updated_at, owner) "
-                           + "VALUES (?, 'started', ?, ?, ?) ON CONFLICT (key) DO NOTHING",
-                key, firstCorrelationId(key), Timestamps.now(), nodeId) == 1;
+    /** @param source the claiming request itself (its RecordSource.recordedAs), so that it is known coming again */
+    private boolean claim(String key, String source) {
+        return jdbc.update("INSERT INTO call_keys (key, state, correlation_id, updated_at, owner, source) "
+                           + "VALUES (?, 'started', ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING",
+                key, firstCorrelationId(key), Timestamps.now(), nodeId, source) == 1;
     }
 
     /**
@@ -333,11 +401,11 @@ public class CallLedger implements IdempotentRepository {
      * a growing pause, until it is taken or the module stops: no call is placed without its claim, and readiness
      * (the ledger check) is DOWN meanwhile. An SQLite ledger that cannot be written fails the request, as before.
      */
-    private boolean claimWhenReachable(Exchange exchange, String key) {
+    private boolean claimWhenReachable(Exchange exchange, String key, String source) {
         long pauseMs = CLAIM_RETRY_FIRST_MS;
         while (true) {
             try {
-                return claim(key);
+                return claim(key, source);
             } catch (DataAccessResourceFailureException | TransientDataAccessException
                      | RecoverableDataAccessException e) {
                 if (dialect != Dialect.POSTGRESQL || exchange.getContext().isStopping()) {
@@ -358,19 +426,14 @@ public class CallLedger implements IdempotentRepository {
     }
 
     /**
-     * The key is held already: taken over (true) when it was in flight in a process that is gone. On SQLite, or for
-     * this node's own keys, a key the last run left started. On a shared ledger also a key whose owner's heartbeat is
-     * older than the node timeout (by the database's clock): compare-and-set on the stale owner, so that of two
-     * replicas that see it stale at once only one takes it over. A key of a live replica is in flight there.
+     * The key is held already: taken over (true) when it was in flight in a process that is gone. On SQLite a key the
+     * last run left started. On a shared ledger a key without owner (its node restarted since) or whose owner's
+     * heartbeat is older than the node timeout (by the database's clock): compare-and-set on that owner, so that of
+     * two replicas that see it gone at once only one takes it over. A key of a live replica is in flight there.
      */
     private boolean takeOver(String key) {
-        if (interrupted.remove(key)) {
-            return dialect == Dialect.SQLITE || jdbc.update("UPDATE call_keys SET updated_at = ? WHERE key = ? AND "
-                                                            + "state = 'started' AND owner = ?", Timestamps.now(), key,
-                    nodeId) == 1;
-        }
         if (dialect == Dialect.SQLITE) {
-            return false;
+            return interrupted.remove(key);
         }
         List<String> staleOwner = jdbc.queryForList("SELECT k.owner FROM call_keys k WHERE k.key = ? AND "
                 + "k.state = 'started' AND k.owner IS DISTINCT FROM ? AND " + OWNER_IS_GONE.formatted("k.owner"),
@@ -382,8 +445,10 @@ public class CallLedger implements IdempotentRepository {
                                         + "state = 'started' AND owner IS NOT DISTINCT FROM ?", nodeId,
                 Timestamps.now(), key, staleOwner.get(0)) == 1;
         if (takenOver) {
-            LOG.warn("correlationId={} was in flight on node {}, whose heartbeat is older than {} ms: taken over by {}",
-                    firstCorrelationId(key), staleOwner.get(0), nodeTimeoutMs, nodeId);
+            LOG.warn("correlationId={} was in flight on {}: taken over by {}", firstCorrelationId(key),
+                    staleOwner.get(0) == null ? "a node that has restarted since"
+                            : "node " + staleOwner.get(0) + ", whose heartbeat is older than " + nodeTimeoutMs + " ms",
+                    nodeId);
         }
         return takenOver;
     }
