@@ -15,6 +15,9 @@ import java.util.stream.Stream;
 /** The module started as its own process, by its real main(), from the project root. */
 final class ModuleProcess implements AutoCloseable {
 
+    private static final java.net.http.HttpClient READINESS = java.net.http.HttpClient.newBuilder()
+            .connectTimeout(java.time.Duration.ofSeconds(5)).build();
+
     private final Process process;
     private final Path output;
 
@@ -37,14 +40,33 @@ final class ModuleProcess implements AutoCloseable {
     /** The same, started in another working directory than the project root. */
     static ModuleProcess start(Path workingDirectory, List<String> jvmOptions, Map<String, String> systemProperties,
                                Map<String, String> environment) {
+        // absolute, as the process may start elsewhere
+        String classPath = Stream.of(System.getProperty("java.class.path").split(File.pathSeparator))
+                .map(entry -> Path.of(entry).toAbsolutePath().toString())
+                .collect(Collectors.joining(File.pathSeparator));
+        return launch(workingDirectory, jvmOptions, systemProperties, environment,
+                List.of("-cp", classPath, ZapiSendCall.class.getName()));
+    }
+
+    /**
+     * The jar as shipped (target/zapi-send-call.jar, built by mvn package), run from the project root as the README's
+     * run command does: for the integration tests (*IT), which run after packaging.
+     */
+    static ModuleProcess startJar(List<String> jvmOptions, Map<String, String> systemProperties,
+                                  Map<String, String> environment) {
+        Path jar = Path.of("target/zapi-send-call.jar").toAbsolutePath();
+        if (!Files.isRegularFile(jar)) {
+            throw new AssertionError(jar + " is missing: the *IT tests run after mvn package");
+        }
+        return launch(Path.of("."), jvmOptions, systemProperties, environment, List.of("-jar", jar.toString()));
+    }
+
+    private static ModuleProcess launch(Path workingDirectory, List<String> jvmOptions,
+                                        Map<String, String> systemProperties, Map<String, String> environment,
+                                        List<String> whatToRun) {
         List<String> command = new ArrayList<>();
         command.add(ProcessHandle.current().info().command().orElse("java"));
         command.addAll(jvmOptions);
-        command.add("-cp");
-        // absolute, as the process may start elsewhere
-        command.add(Stream.of(System.getProperty("java.class.path").split(File.pathSeparator))
-                .map(entry -> Path.of(entry).toAbsolutePath().toString())
-                .collect(Collectors.joining(File.pathSeparator)));
         systemProperties.forEach((key, value) -> command.add("-D" + key + "=" + value));
         // never the default 61616: another module or broker on this machine may hold it
         if (!systemProperties.containsKey("zapi.jms.embedded-port")
@@ -58,7 +80,7 @@ final class ModuleProcess implements AutoCloseable {
             && !environment.containsKey("CAMEL_MANAGEMENT_PORT")) {
             command.add("-Dcamel.management.port=" + RunningModule.freePort());
         }
-        command.add(ZapiSendCall.class.getName());
+        command.addAll(whatToRun);
         try {
             Path output = Files.createTempFile("zapi-module", ".log");
             ProcessBuilder builder = new ProcessBuilder(command).directory(workingDirectory.toFile())
@@ -68,6 +90,21 @@ final class ModuleProcess implements AutoCloseable {
             return new ModuleProcess(builder.start(), output);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
+        }
+    }
+
+    /** True when the module on this management port answers /observe/health/ready with 200. */
+    static boolean ready(int managementPort) {
+        try {
+            return READINESS.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(
+                                    "http://127.0.0.1:" + managementPort + "/observe/health/ready"))
+                            .timeout(java.time.Duration.ofSeconds(30)).build(),
+                    java.net.http.HttpResponse.BodyHandlers.discarding()).statusCode() == 200;
+        } catch (IOException e) {
+            return false;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
         }
     }
 

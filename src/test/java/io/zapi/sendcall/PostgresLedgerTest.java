@@ -183,8 +183,8 @@ class PostgresLedgerTest {
                     survivorSettings)) {
                 long killedAt;
                 try (ModuleProcess killed = ModuleProcess.start(settings, Map.of())) {
-                    await().atMost(A_WHILE).pollInterval(Duration.ofMillis(200)).until(() -> ready(managementPort)
-                            || !killed.isAlive());
+                    await().atMost(A_WHILE).pollInterval(Duration.ofMillis(200)).until(
+                            () -> ModuleProcess.ready(managementPort) || !killed.isAlive());
                     assertThat(killed.isAlive()).as(killed.output()).isTrue();
                     HTTP.sendAsync(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/send-call"))
                             .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(
@@ -240,8 +240,8 @@ class PostgresLedgerTest {
             settings.put("camel.management.port", String.valueOf(managementPort));
             long killedAt;
             try (ModuleProcess killed = ModuleProcess.start(settings, Map.of())) {
-                await().atMost(A_WHILE).pollInterval(Duration.ofMillis(200)).until(() -> ready(managementPort)
-                        || !killed.isAlive());
+                await().atMost(A_WHILE).pollInterval(Duration.ofMillis(200)).until(
+                        () -> ModuleProcess.ready(managementPort) || !killed.isAlive());
                 assertThat(killed.isAlive()).as(killed.output()).isTrue();
                 try (jakarta.jms.Connection client = new org.apache.activemq.artemis.jms.client
                         .ActiveMQConnectionFactory(brokerUrl).createConnection();
@@ -504,18 +504,6 @@ class PostgresLedgerTest {
                 .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
     }
 
-    private static boolean ready(int managementPort) {
-        try {
-            return HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + managementPort
-                                                               + "/observe/health/ready")).timeout(A_WHILE).build(),
-                    HttpResponse.BodyHandlers.ofString()).statusCode() == 200;
-        } catch (java.io.IOException e) {
-            return false;
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return false;
-        }
-    }
 
     private static Throwable rootOf(Throwable failure) {
         Throwable root = failure;

@@ -117,7 +117,7 @@ class SharedInboxTest {
             try {
                 try (ModuleProcess killed = ModuleProcess.start(settings, Map.of())) {
                     await().atMost(A_WHILE).pollInterval(Duration.ofMillis(200))
-                            .until(() -> ready(managementPort) || !killed.isAlive());
+                            .until(() -> ModuleProcess.ready(managementPort) || !killed.isAlive());
                     assertThat(killed.isAlive()).as(killed.output()).isTrue();
                     drop(shared, "big.csv", csv(0, rows));
                     await().atMost(A_WHILE).failFast(() -> !killed.isAlive())
@@ -242,18 +242,5 @@ class SharedInboxTest {
                 throw new UncheckedIOException(e);
             }
         }).collect(Collectors.groupingBy(Function.identity(), Collectors.counting()));
-    }
-
-    private static boolean ready(int managementPort) {
-        try {
-            return HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + managementPort
-                                                               + "/observe/health/ready")).timeout(A_WHILE).build(),
-                    HttpResponse.BodyHandlers.ofString()).statusCode() == 200;
-        } catch (IOException e) {
-            return false;
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return false;
-        }
     }
 }

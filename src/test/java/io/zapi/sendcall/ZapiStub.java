@@ -51,6 +51,11 @@ final class ZapiStub implements AutoCloseable {
                                    + MESSAGE_ID + "\"}")));
     }
 
+    /** Told of every request as it is answered, on the server's threads. */
+    void listen(com.github.tomakehurst.wiremock.http.RequestListener listener) {
+        server.addMockServiceRequestListener(listener);
+    }
+
     /** Answers the given response to requests for this phone. */
     void answer(String phone, ResponseDefinitionBuilder response) {
         server.stubFor(post(urlEqualTo(RunningModule.SEND_CALL_PATH)).atPriority(1)
