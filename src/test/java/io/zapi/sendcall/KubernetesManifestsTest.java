@@ -45,7 +45,7 @@ class KubernetesManifestsTest {
 
     private static final Path MANIFESTS = Path.of("deploy/kubernetes");
     /** The several-replicas variant, applied instead of the one-replica files. */
-    private static final Path REPLICAS = MANIFESTS.resolve("replicas");
+    static final Path REPLICAS = MANIFESTS.resolve("replicas");
     private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
 
     private static final Map<String, List<JsonNode>> byKind = new HashMap<>();
@@ -61,7 +61,7 @@ class KubernetesManifestsTest {
     }
 
     /** The .yaml files of one folder (not its subfolders: kubectl apply -f without -R reads them so), by kind. */
-    private static void read(Path folder, Map<String, List<JsonNode>> into) throws IOException {
+    static void read(Path folder, Map<String, List<JsonNode>> into) throws IOException {
         assertThat(folder).isDirectory();
         try (Stream<Path> files = Files.list(folder)) {
             for (Path file : files.filter(f -> f.toString().endsWith(".yaml")).sorted().toList()) {
@@ -338,8 +338,8 @@ class KubernetesManifestsTest {
      * The container's environment in a pod of this name: its ConfigMap and Secret (envFrom), then its own env entries,
      * a value from the pod's name (fieldRef metadata.name) resolved as Kubernetes does.
      */
-    private static Map<String, String> environment(Map<String, List<JsonNode>> manifests, JsonNode container,
-                                                   String podName) {
+    static Map<String, String> environment(Map<String, List<JsonNode>> manifests, JsonNode container,
+                                           String podName) {
         Map<String, String> environment = new HashMap<>(configMapOf(manifests, container));
         environment.putAll(secretOf(manifests, container));
         for (JsonNode variable : container.path("env")) {
@@ -440,7 +440,7 @@ class KubernetesManifestsTest {
     }
 
     /** The container's mount whose path holds this folder (the folder itself or one under it). */
-    private static JsonNode mountHolding(JsonNode container, String folder) {
+    static JsonNode mountHolding(JsonNode container, String folder) {
         JsonNode holding = null;
         for (JsonNode mount : container.path("volumeMounts")) {
             if (Path.of(folder).startsWith(Path.of(mount.path("mountPath").asText()))) {
@@ -467,7 +467,7 @@ class KubernetesManifestsTest {
         return only(byKind, kind);
     }
 
-    private static JsonNode only(Map<String, List<JsonNode>> manifests, String kind) {
+    static JsonNode only(Map<String, List<JsonNode>> manifests, String kind) {
         assertThat(manifests.get(kind)).as("one " + kind).hasSize(1);
         return manifests.get(kind).get(0);
     }
