@@ -12,8 +12,9 @@ import org.apache.camel.spi.PropertiesComponent;
  */
 public final class Secrets {
 
-    static final List<String> KEYS = List.of(ModuleConfiguration.INSTANCE_TOKEN, ModuleConfiguration.CLIENT_TOKEN,
-            ModuleConfiguration.HTTP_API_KEY, LedgerStartup.PASSWORD);
+    /** Public for the tests that keep every secret out of logs and of the deployment's plain settings. */
+    public static final List<String> KEYS = List.of(ModuleConfiguration.INSTANCE_TOKEN,
+            ModuleConfiguration.CLIENT_TOKEN, ModuleConfiguration.HTTP_API_KEY, LedgerStartup.PASSWORD);
 
     private Secrets() {
     }
