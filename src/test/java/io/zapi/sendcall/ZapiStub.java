@@ -56,6 +56,24 @@ final class ZapiStub implements AutoCloseable {
         server.addMockServiceRequestListener(listener);
     }
 
+    /**
+     * The most requests received within one sliding second: every request opens a window of one second, and the
+     * requests received within it, that one included, are counted (by the time each was logged).
+     */
+    int busiestSecond() {
+        List<Long> received = allRequests().stream().map(r -> r.getLoggedDate().getTime()).sorted().toList();
+        int most = 0;
+        int last = 0;
+        for (int first = 0; first < received.size(); first++) {
+            last = Math.max(last, first);
+            while (last + 1 < received.size() && received.get(last + 1) - received.get(first) < 1000) {
+                last++;
+            }
+            most = Math.max(most, last - first + 1);
+        }
+        return most;
+    }
+
     /** Answers the given response to requests for this phone. */
     void answer(String phone, ResponseDefinitionBuilder response) {
         server.stubFor(post(urlEqualTo(RunningModule.SEND_CALL_PATH)).atPriority(1)
