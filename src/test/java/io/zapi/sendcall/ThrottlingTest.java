@@ -11,6 +11,8 @@ import java.util.stream.IntStream;
 import com.github.tomakehurst.wiremock.stubbing.Scenario;
 import com.github.tomakehurst.wiremock.verification.LoggedRequest;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.io.TempDir;
 
 import static com.github.tomakehurst.wiremock.client.WireMock.aResponse;
@@ -39,6 +41,66 @@ class ThrottlingTest {
                     .allSatisfy(r -> assertThat(r.path("outcome").asText()).isEqualTo("success"));
             int mostAtOnce = mostAtOnce(zapi.allRequests(), Duration.ofMillis(300));
             assertThat(mostAtOnce).isEqualTo(3);
+        }
+    }
+
+    /**
+     * zapi.concurrency=32 means 32 calls in flight from any one input: Z-API holds every call until released, and each
+     * input in turn is given more requests than that. Before, the HTTP input stopped at the embedded server's 20
+     * worker threads and the JMS input at its one consumer.
+     */
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"file", "http", "jms"})
+    void everyInputFillsEveryCallSlot(String input) throws Exception {
+        int slots = 32;
+        int requests = slots + 8;
+        java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+        try (RawHttpServer zapi = new RawHttpServer((server, socket, request) -> {
+                 // the call stays in flight until the test has counted the calls at once
+                 try {
+                     release.await(2, java.util.concurrent.TimeUnit.MINUTES);
+                 } catch (InterruptedException e) {
+                     Thread.currentThread().interrupt();
+                     return false;
+                 }
+                 RawHttpServer.writeOk(socket, OK);
+                 return true;
+             });
+             RunningModule module = RunningModule.start(zapi.baseUrl(), dataDir,
+                     Map.of("zapi.concurrency", String.valueOf(slots)))) {
+            java.util.concurrent.ExecutorService clients = java.util.concurrent.Executors.newCachedThreadPool();
+            try {
+                switch (input) {
+                    case "file" -> module.drop("slots.csv", csv(requests));
+                    case "http" -> IntStream.rangeClosed(1, requests).forEach(i -> clients.submit(
+                            () -> module.post("{\"phone\": \"" + phone(i) + "\"}")));
+                    default -> {
+                        try (jakarta.jms.Connection connection = new org.apache.activemq.artemis.jms.client
+                                .ActiveMQConnectionFactory("tcp://127.0.0.1:" + module.jmsPort()).createConnection();
+                             jakarta.jms.Session session = connection.createSession(false,
+                                     jakarta.jms.Session.AUTO_ACKNOWLEDGE);
+                             jakarta.jms.MessageProducer producer = session.createProducer(
+                                     session.createQueue("send-call"))) {
+                            for (int i = 1; i <= requests; i++) {
+                                producer.send(session.createTextMessage("{\"phone\": \"" + phone(i) + "\"}"));
+                            }
+                        }
+                    }
+                }
+                org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(60))
+                        .until(() -> zapi.requests.size() == slots);
+                // and no more than that while they are held
+                org.awaitility.Awaitility.await().during(Duration.ofSeconds(1)).atMost(Duration.ofSeconds(5))
+                        .until(() -> zapi.requests.size() == slots);
+                release.countDown();
+                org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(60))
+                        .until(() -> module.allRecords().size() == requests);
+                assertThat(module.allRecords())
+                        .allSatisfy(r -> assertThat(r.path("outcome").asText()).isEqualTo("success"));
+            } finally {
+                release.countDown();
+                clients.shutdownNow();
+            }
         }
     }
 

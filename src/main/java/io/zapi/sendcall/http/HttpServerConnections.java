@@ -19,6 +19,7 @@ import io.netty.handler.codec.http.HttpStatusClass;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.handler.timeout.IdleStateEvent;
 import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
 import io.vertx.core.http.HttpConnection;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
@@ -53,11 +54,20 @@ public final class HttpServerConnections {
     private HttpServerConnections() {
     }
 
-    /** Binds the Vert.x instance the embedded server will take; call before the server starts. */
+    /**
+     * Binds the Vert.x instance the embedded server will take; call before the server starts. Each POST /send-call
+     * runs the pipeline on one of its worker threads, from the request until the record: its pool is
+     * zapi.concurrency plus Vert.x's default (20), so that zapi.concurrency calls can be in flight from HTTP alone
+     * (with the default pool of 20, 32 clients got 20 calls in flight) and the requests waiting for a call slot or
+     * answering the rest of the API still find a thread.
+     */
     public static void bindServerVertx(CamelContext context) {
-        // its range (1 to an hour) was checked with every other setting before anything started (SettingsCheck)
+        // their ranges (an hour at most; 1 to 1000) were checked with every other setting before anything started
         int idleTimeoutMs = Integer.parseInt(context.resolvePropertyPlaceholders("{{" + IDLE_TIMEOUT + ":60000}}").trim());
-        context.getRegistry().bind("httpServerVertx", Vertx.class, new ServerVertx(idleTimeoutMs));
+        int concurrency = Integer.parseInt(context.resolvePropertyPlaceholders("{{zapi.concurrency:8}}").trim());
+        VertxOptions options = new VertxOptions()
+                .setWorkerPoolSize(concurrency + VertxOptions.DEFAULT_WORKER_POOL_SIZE);
+        context.getRegistry().bind("httpServerVertx", Vertx.class, new ServerVertx(options, idleTimeoutMs));
     }
 
     /** A Vert.x that makes its HTTP servers with the module's connection handling; all else is Vert.x's own. */
@@ -65,8 +75,8 @@ public final class HttpServerConnections {
 
         private final int idleTimeoutMs;
 
-        ServerVertx(int idleTimeoutMs) {
-            super((VertxInternal) Vertx.vertx());
+        ServerVertx(VertxOptions options, int idleTimeoutMs) {
+            super((VertxInternal) Vertx.vertx(options));
             this.idleTimeoutMs = idleTimeoutMs;
         }
 
