@@ -106,27 +106,40 @@ class PostgresLedgerTest {
     }
 
     @Test
-    void theSameIdSentToTwoReplicasAtOnceIsCalledOnce() throws Exception {
+    void theSameIdempotencyKeySentToThreeReplicasAtOnceIsOneCallAndTwo409s() throws Exception {
         String url = databases.create();
         try (ZapiStub zapi = new ZapiStub();
              RunningModule a = RunningModule.start(zapi.baseUrl(), folder.resolve("a"), PostgresDatabases.replica(url, "node-a"));
-             RunningModule b = RunningModule.start(zapi.baseUrl(), folder.resolve("b"), PostgresDatabases.replica(url, "node-b"))) {
-            // a slow answer: the second claim certainly comes while the first call is in flight
+             RunningModule b = RunningModule.start(zapi.baseUrl(), folder.resolve("b"), PostgresDatabases.replica(url, "node-b"));
+             RunningModule c = RunningModule.start(zapi.baseUrl(), folder.resolve("c"), PostgresDatabases.replica(url, "node-c"))) {
+            // a slow answer: the other claims certainly come while the first call is in flight
             zapi.answer("5561933330001", com.github.tomakehurst.wiremock.client.WireMock.okJson(
                     "{\"zaapId\":\"Z\",\"messageId\":\"M\",\"id\":\"M\"}").withFixedDelay(1500));
-            String body = "{\"phone\": \"5561933330001\", \"id\": \"both-at-once\"}";
-            CompletableFuture<HttpResponse<String>> toA = postAsync(a, body);
-            CompletableFuture<HttpResponse<String>> toB = postAsync(b, body);
-            List<Integer> statuses = List.of(toA.get().statusCode(), toB.get().statusCode());
+            String body = "{\"phone\": \"5561933330001\"}";
+            Map<String, CompletableFuture<HttpResponse<String>>> answers = Map.of(
+                    "node-a", postAsync(a, body, "three-at-once"), "node-b", postAsync(b, body, "three-at-once"),
+                    "node-c", postAsync(c, body, "three-at-once"));
+            Map<String, HttpResponse<String>> byNode = new HashMap<>();
+            for (Map.Entry<String, CompletableFuture<HttpResponse<String>>> answer : answers.entrySet()) {
+                byNode.put(answer.getKey(), answer.getValue().get());
+            }
 
-            assertThat(statuses).containsExactlyInAnyOrder(200, 409);
+            assertThat(byNode.values().stream().map(HttpResponse::statusCode).toList())
+                    .containsExactlyInAnyOrder(200, 409, 409);
             assertThat(zapi.requestsFor("5561933330001")).hasSize(1);
-            HttpResponse<String> called = toA.get().statusCode() == 200 ? toA.get() : toB.get();
-            JsonNode success = Json.MAPPER.readTree(called.body());
-            JsonNode duplicate = Json.MAPPER.readTree((called == toA.get() ? toB : toA).get().body());
-            assertThat(success.path("node").asText()).isEqualTo(called == toA.get() ? "node-a" : "node-b");
-            assertThat(duplicate.path("node").asText()).isEqualTo(called == toA.get() ? "node-b" : "node-a");
-            assertThat(duplicate.path("duplicateOf").asText()).isEqualTo(success.path("correlationId").asText());
+            String caller = byNode.entrySet().stream().filter(e -> e.getValue().statusCode() == 200)
+                    .map(Map.Entry::getKey).findFirst().orElseThrow();
+            JsonNode success = Json.MAPPER.readTree(byNode.get(caller).body());
+            assertThat(success.path("node").asText()).isEqualTo(caller);
+            for (Map.Entry<String, HttpResponse<String>> other : byNode.entrySet()) {
+                if (!other.getKey().equals(caller)) {
+                    JsonNode duplicate = Json.MAPPER.readTree(other.getValue().body());
+                    assertThat(duplicate.path("outcome").asText()).isEqualTo("duplicate");
+                    assertThat(duplicate.path("node").asText()).isEqualTo(other.getKey());
+                    assertThat(duplicate.path("duplicateOf").asText())
+                            .isEqualTo(success.path("correlationId").asText());
+                }
+            }
         }
     }
 
@@ -498,10 +511,19 @@ class PostgresLedgerTest {
     }
 
     private static CompletableFuture<HttpResponse<String>> postAsync(RunningModule module, String body) {
+        return postAsync(module, body, null);
+    }
+
+    private static CompletableFuture<HttpResponse<String>> postAsync(RunningModule module, String body,
+                                                                     String idempotencyKey) {
         String port = module.context().resolvePropertyPlaceholders("{{camel.server.port}}");
-        return HTTP.sendAsync(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/send-call"))
-                .timeout(A_WHILE).header("Content-Type", "application/json")
-                .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+        HttpRequest.Builder request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/send-call"))
+                .timeout(A_WHILE).header("Content-Type", "application/json");
+        if (idempotencyKey != null) {
+            request.header("Idempotency-Key", idempotencyKey);
+        }
+        return HTTP.sendAsync(request.POST(HttpRequest.BodyPublishers.ofString(body)).build(),
+                HttpResponse.BodyHandlers.ofString());
     }
 
 

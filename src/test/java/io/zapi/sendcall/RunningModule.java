@@ -102,6 +102,11 @@ final class RunningModule implements AutoCloseable {
     }
 
     /** The embedded broker's TCP port. */
+    /** The queue's consumers of this module: one per zapi.concurrency (each message its own transaction). */
+    int jmsConsumers() {
+        return Integer.parseInt(context().resolvePropertyPlaceholders("{{zapi.concurrency}}"));
+    }
+
     int jmsPort() {
         return Integer.parseInt(context().resolvePropertyPlaceholders("{{zapi.jms.embedded-port}}"));
     }
