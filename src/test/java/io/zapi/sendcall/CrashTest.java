@@ -138,10 +138,7 @@ class CrashTest {
 
     private Map<String, String> settings(ZapiStub zapi, boolean resendInterrupted) {
         Map<String, String> settings = new HashMap<>();
-        settings.put("zapi.base-url", zapi.baseUrl());
-        settings.put("zapi.instance-id", RunningModule.INSTANCE_ID);
-        settings.put("zapi.instance-token", RunningModule.INSTANCE_TOKEN);
-        settings.put("zapi.client-token", RunningModule.CLIENT_TOKEN);
+        settings.putAll(zapi.moduleSettings());
         settings.put("zapi.data-dir", dataDir.toString());
         settings.put("zapi.inbox.poll-delay-ms", "100");
         settings.put("zapi.concurrency", String.valueOf(CONCURRENCY));

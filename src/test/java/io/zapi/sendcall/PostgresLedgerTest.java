@@ -179,10 +179,7 @@ class PostgresLedgerTest {
                     "{\"zaapId\":\"Z\",\"messageId\":\"M\",\"id\":\"M\"}").withFixedDelay(120_000));
             Map<String, String> settings = new HashMap<>(PostgresDatabases.replica(url, "node-killed"));
             settings.put("zapi.ledger.node-timeout-ms", String.valueOf(nodeTimeoutMs));
-            settings.put("zapi.base-url", zapi.baseUrl());
-            settings.put("zapi.instance-id", RunningModule.INSTANCE_ID);
-            settings.put("zapi.instance-token", RunningModule.INSTANCE_TOKEN);
-            settings.put("zapi.client-token", RunningModule.CLIENT_TOKEN);
+            settings.putAll(zapi.moduleSettings());
             settings.put("zapi.data-dir", folder.resolve("killed").toString());
             settings.put("zapi.http.response-timeout-ms", "300000");
             int port = RunningModule.freePort();
@@ -243,10 +240,7 @@ class PostgresLedgerTest {
             Map<String, String> settings = new HashMap<>(PostgresDatabases.replica(url, "node-killed"));
             settings.put("zapi.ledger.node-timeout-ms", String.valueOf(nodeTimeoutMs));
             settings.put("zapi.jms.broker-url", brokerUrl);
-            settings.put("zapi.base-url", zapi.baseUrl());
-            settings.put("zapi.instance-id", RunningModule.INSTANCE_ID);
-            settings.put("zapi.instance-token", RunningModule.INSTANCE_TOKEN);
-            settings.put("zapi.client-token", RunningModule.CLIENT_TOKEN);
+            settings.putAll(zapi.moduleSettings());
             settings.put("zapi.data-dir", folder.resolve("killed").toString());
             settings.put("zapi.http.response-timeout-ms", "300000");
             int managementPort = RunningModule.freePort();

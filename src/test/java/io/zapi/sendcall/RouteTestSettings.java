@@ -54,10 +54,7 @@ final class RouteTestSettings implements AutoCloseable {
             Path dataDir = Files.createTempDirectory("zapi-route-test");
             Properties properties = new Properties();
             properties.putAll(FAST);
-            properties.put("zapi.base-url", zapi.baseUrl());
-            properties.put("zapi.instance-id", RunningModule.INSTANCE_ID);
-            properties.put("zapi.instance-token", RunningModule.INSTANCE_TOKEN);
-            properties.put("zapi.client-token", RunningModule.CLIENT_TOKEN);
+            properties.putAll(zapi.moduleSettings());
             properties.put("zapi.data-dir", dataDir.toString());
             // the module's start-up listener (SettingsCheck) picks loopback; the test's Camel Main has no such listener
             properties.put("camel.server.host", "127.0.0.1");

@@ -150,11 +150,22 @@ final class RunningModule implements AutoCloseable {
 
     /** Every record in every outcome folder, read from disk (files still under their hidden temp name excluded). */
     List<JsonNode> allRecords() {
-        List<JsonNode> records = new ArrayList<>();
+        return recordFiles(dataDir.resolve("outbox")).stream().map(RunningModule::read).toList();
+    }
+
+    /**
+     * The record files in every outcome folder under this outbox (one module's, or one shared by several), files still
+     * under their hidden temp name excluded; an outcome folder not made yet has none.
+     */
+    static List<Path> recordFiles(Path outbox) {
+        List<Path> records = new ArrayList<>();
         for (String outcome : OUTCOMES) {
-            try (Stream<Path> files = Files.list(outbox(outcome))) {
+            if (!Files.isDirectory(outbox.resolve(outcome))) {
+                continue;
+            }
+            try (Stream<Path> files = Files.list(outbox.resolve(outcome))) {
                 files.filter(f -> f.toString().endsWith(".json") && !f.getFileName().toString().startsWith("."))
-                        .forEach(f -> records.add(read(f)));
+                        .forEach(records::add);
             } catch (IOException e) {
                 throw new UncheckedIOException(e);
             }

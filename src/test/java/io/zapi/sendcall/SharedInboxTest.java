@@ -2,10 +2,6 @@ package io.zapi.sendcall;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -25,7 +21,6 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 import io.zapi.sendcall.pipeline.Json;
-import io.zapi.sendcall.runtime.ModuleConfiguration;
 
 import static com.github.tomakehurst.wiremock.client.WireMock.anyUrl;
 import static com.github.tomakehurst.wiremock.client.WireMock.okJson;
@@ -42,7 +37,6 @@ import static org.awaitility.Awaitility.await;
 class SharedInboxTest {
 
     private static final Duration A_WHILE = Duration.ofSeconds(120);
-    private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
     @TempDir
     Path folder;
@@ -102,10 +96,7 @@ class SharedInboxTest {
             zapi.stubFor(post(anyUrl()).willReturn(okJson("{\"zaapId\":\"Z\",\"messageId\":\"M\",\"id\":\"M\"}")
                     .withFixedDelay(1_000)));
             Map<String, String> settings = new HashMap<>(sharing(url, "node-killed", shared, nodeTimeoutMs));
-            settings.put("zapi.base-url", zapi.baseUrl());
-            settings.put("zapi.instance-id", RunningModule.INSTANCE_ID);
-            settings.put("zapi.instance-token", RunningModule.INSTANCE_TOKEN);
-            settings.put("zapi.client-token", RunningModule.CLIENT_TOKEN);
+            settings.putAll(zapi.moduleSettings());
             settings.put("zapi.data-dir", folder.resolve("killed").toString());
             settings.put("zapi.inbox.poll-delay-ms", "100");
             settings.put("zapi.inbox.settle-ms", "100");
@@ -216,18 +207,7 @@ class SharedInboxTest {
     }
 
     private static List<JsonNode> records(Path shared) {
-        return ModuleConfiguration.OUTCOMES.stream().flatMap(outcome -> {
-            Path outbox = shared.resolve("outbox").resolve(outcome);
-            if (!Files.isDirectory(outbox)) {
-                return Stream.empty();
-            }
-            try (Stream<Path> files = Files.list(outbox)) {
-                return files.filter(f -> f.toString().endsWith(".json") && !f.getFileName().toString().startsWith("."))
-                        .toList().stream();
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
-            }
-        }).map(RunningModule::read).toList();
+        return RunningModule.recordFiles(shared.resolve("outbox")).stream().map(RunningModule::read).toList();
     }
 
     private static String phoneOf(JsonNode record) {

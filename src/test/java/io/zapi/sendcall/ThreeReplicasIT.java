@@ -1,7 +1,6 @@
 package io.zapi.sendcall;
 
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -42,8 +41,6 @@ import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
-
-import io.zapi.sendcall.runtime.ModuleConfiguration;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -299,10 +296,7 @@ class ThreeReplicasIT {
     private static Map<String, String> settings(String ledger, ExternalBroker broker, ZapiStub zapi, Path shared,
                                                 String nodeId, int rate) {
         Map<String, String> settings = new HashMap<>(PostgresDatabases.replica(ledger, nodeId));
-        settings.put("zapi.base-url", zapi.baseUrl());
-        settings.put("zapi.instance-id", RunningModule.INSTANCE_ID);
-        settings.put("zapi.instance-token", RunningModule.INSTANCE_TOKEN);
-        settings.put("zapi.client-token", RunningModule.CLIENT_TOKEN);
+        settings.putAll(zapi.moduleSettings());
         settings.put("zapi.data-dir", shared.resolveSibling(shared.getFileName() + "-" + nodeId).toString());
         settings.put("zapi.inbox-dir", shared.resolve("inbox").toString());
         settings.put("zapi.outbox-dir", shared.resolve("outbox").toString());
@@ -350,18 +344,7 @@ class ThreeReplicasIT {
     }
 
     private static List<Path> recordFiles(Path shared) {
-        return ModuleConfiguration.OUTCOMES.stream().flatMap(outcome -> {
-            Path outbox = shared.resolve("outbox").resolve(outcome);
-            if (!Files.isDirectory(outbox)) {
-                return Stream.empty();
-            }
-            try (Stream<Path> files = Files.list(outbox)) {
-                return files.filter(f -> f.toString().endsWith(".json") && !f.getFileName().toString().startsWith("."))
-                        .toList().stream();
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
-            }
-        }).toList();
+        return RunningModule.recordFiles(shared.resolve("outbox"));
     }
 
     /** What the stub was asked, counted as it answers: calls per phone, and rows of the file called so far. */

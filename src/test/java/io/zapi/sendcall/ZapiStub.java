@@ -40,6 +40,12 @@ final class ZapiStub implements AutoCloseable {
         return "http://127.0.0.1:" + server.port();
     }
 
+    /** The settings that point a module at this stand-in with the test instance's credentials. */
+    java.util.Map<String, String> moduleSettings() {
+        return java.util.Map.of("zapi.base-url", baseUrl(), "zapi.instance-id", RunningModule.INSTANCE_ID,
+                "zapi.instance-token", RunningModule.INSTANCE_TOKEN, "zapi.client-token", RunningModule.CLIENT_TOKEN);
+    }
+
     /** Z-API's documented 200 for any well-formed request; anything else found nowhere is a 404. */
     void reset() {
         server.resetAll();
