@@ -164,9 +164,19 @@ class AmqpClientsTest {
             producer.send(correlated);
 
             try (MessageConsumer consumer = session.createConsumer(replies)) {
-                Message first = consumer.receive(20_000);
-                Message second = consumer.receive(20_000);
-                Message third = consumer.receive(20_000);
+                // the queue's consumers work side by side: replies come in any order, each correlated to its request
+                java.util.Map<String, Message> byCorrelation = new java.util.HashMap<>();
+                for (int i = 0; i < 3; i++) {
+                    Message reply = consumer.receive(20_000);
+                    assertThat(reply).isNotNull();
+                    byCorrelation.put(reply.getJMSCorrelationID(), reply);
+                }
+                Message first = byCorrelation.get(success.getJMSMessageID());
+                Message second = byCorrelation.get(rejected.getJMSMessageID());
+                Message third = byCorrelation.get("the-sender's-own");
+                assertThat(first).isNotNull();
+                assertThat(second).isNotNull();
+                assertThat(third).isNotNull();
 
                 assertThat(first.getJMSCorrelationID()).isEqualTo(success.getJMSMessageID());
                 assertThat(Json.MAPPER.readTree(((TextMessage) first).getText()).path("outcome").asText())

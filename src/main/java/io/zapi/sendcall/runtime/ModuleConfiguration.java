@@ -159,10 +159,11 @@ public class ModuleConfiguration implements CamelConfiguration, CamelContextAwar
     public ConnectionFactory jmsConnectionFactory() {
         String url = jmsBrokerUrl.isBlank() ? embeddedBrokerUrl : jmsBrokerUrl.trim();
         ActiveMQConnectionFactory artemis = new ActiveMQConnectionFactory(url);
-        if (!jmsBrokerUrl.isBlank() && !url.contains("consumerWindowSize")) {
-            // replicas on one external broker are competing consumers: no message is buffered in a consumer (Artemis
-            // buffers 1 MiB by default), so one a busy replica has not started stays on the broker for a free one.
-            // The URL's own consumerWindowSize wins. The embedded broker has this replica's consumer only.
+        if (!url.contains("consumerWindowSize")) {
+            // the queue's consumers (zapi.concurrency of them, and other replicas' on an external broker) compete: no
+            // message is buffered in a consumer (Artemis buffers 1 MiB by default), so a message one has not started
+            // stays on the broker for a free one. Otherwise the first consumer to connect after a restart took the
+            // whole backlog and handled it one message at a time. The URL's own consumerWindowSize wins.
             artemis.setConsumerWindowSize(0);
         }
         jmsConnections = new CachingConnectionFactory(artemis);
