@@ -28,6 +28,8 @@ import org.springframework.dao.RecoverableDataAccessException;
 import org.springframework.dao.TransientDataAccessException;
 import org.springframework.jdbc.core.JdbcTemplate;
 import org.springframework.jdbc.datasource.DataSourceTransactionManager;
+import org.springframework.core.NestedExceptionUtils;
+import org.springframework.transaction.CannotCreateTransactionException;
 import org.springframework.transaction.TransactionException;
 import org.springframework.transaction.support.TransactionTemplate;
 
@@ -126,6 +128,8 @@ public class CallLedger implements IdempotentRepository {
     private final ReentrantLock serial;
     private final JdbcTemplate jdbc;
     private final TransactionTemplate transactions;
+    /** The claims and finishes of concurrent requests, committed together (group commit). */
+    private final GroupCommit writes;
     private final boolean resendInterrupted;
     private final Map<String, Path> recordFolders;
     /** SQLite: keys the last run left started but not done: their calls may have been placed. */
@@ -152,6 +156,7 @@ public class CallLedger implements IdempotentRepository {
         this.serial = dialect == Dialect.SQLITE ? new ReentrantLock() : null;
         this.jdbc = new JdbcTemplate(database);
         this.transactions = new TransactionTemplate(new DataSourceTransactionManager(database));
+        this.writes = new GroupCommit(transactions, this::lockIfSerial, this::unlockIfSerial, "ledger-writes");
         this.resendInterrupted = resendInterrupted;
         this.recordFolders = recordFolders;
     }
@@ -266,6 +271,7 @@ public class CallLedger implements IdempotentRepository {
     }
 
     public void closeDatabase() {
+        writes.close();
         lockIfSerial();
         try {
             // SQLite's one connection (Spring's), or the shared ledger's pool (HikariCP's)
@@ -302,14 +308,15 @@ public class CallLedger implements IdempotentRepository {
      */
     @Override
     public boolean add(Exchange exchange, String key) {
+        String first = firstCorrelationId(key);
+        String source = RequestSource.of(exchange).recordedAs();
+        // committed with the claims of other requests in flight (group commit), not under the lock that it takes
+        if (claimWhenReachable(exchange, key, source)) {
+            exchange.setProperty(CLAIMED, true);
+            return true;
+        }
         lockIfSerial();
         try {
-            String first = firstCorrelationId(key);
-            String source = RequestSource.of(exchange).recordedAs();
-            if (claimWhenReachable(exchange, key, source)) {
-                exchange.setProperty(CLAIMED, true);
-                return true;
-            }
             if (takeOver(key)) {
                 return takenOver(exchange, key, first);
             }
@@ -381,19 +388,20 @@ public class CallLedger implements IdempotentRepository {
 
     @Override
     public boolean add(String key) {
-        lockIfSerial();
-        try {
-            return claim(key, null);
-        } finally {
-            unlockIfSerial();
-        }
+        return claim(key, null);
     }
 
-    /** @param source the claiming request itself (its RecordSource.recordedAs), so that it is known coming again */
+    /**
+     * Committed before it returns, together with the claims and finishes of other requests in flight.
+     *
+     * @param source the claiming request itself (its RecordSource.recordedAs), so that it is known coming again
+     */
     private boolean claim(String key, String source) {
-        return jdbc.update("INSERT INTO call_keys (key, state, correlation_id, updated_at, owner, source) "
-                           + "VALUES (?, 'started', ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING",
-                key, firstCorrelationId(key), Timestamps.now(), nodeId, source) == 1;
+        String correlationId = firstCorrelationId(key);
+        String claimedAt = Timestamps.now();
+        return writes.commit(() -> jdbc.update("INSERT INTO call_keys (key, state, correlation_id, updated_at, owner, "
+                                               + "source) VALUES (?, 'started', ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING",
+                key, correlationId, claimedAt, nodeId, source) == 1, true);
     }
 
     /**
@@ -407,13 +415,13 @@ public class CallLedger implements IdempotentRepository {
             try {
                 return claim(key, source);
             } catch (DataAccessResourceFailureException | TransientDataAccessException
-                     | RecoverableDataAccessException e) {
+                     | RecoverableDataAccessException | CannotCreateTransactionException e) {
                 if (dialect != Dialect.POSTGRESQL || exchange.getContext().isStopping()) {
                     throw e;
                 }
                 LOG.warn("The ledger {} cannot be reached to claim correlationId={} ({}): its call waits for the "
                          + "claim, tried again in {} ms", location, firstCorrelationId(key),
-                        e.getMostSpecificCause().getMessage(), pauseMs);
+                        NestedExceptionUtils.getMostSpecificCause(e).getMessage(), pauseMs);
                 try {
                     Thread.sleep(pauseMs);
                 } catch (InterruptedException interruptedWait) {
@@ -526,29 +534,30 @@ public class CallLedger implements IdempotentRepository {
      * started is found with its record at the next start.
      */
     public void finish(Exchange exchange) {
-        lockIfSerial();
+        String outcome = exchange.getProperty(OutcomeRecord.OUTCOME, String.class);
+        String key = exchange.getProperty(KEY, String.class);
+        boolean claimed = key != null && exchange.getProperty(CLAIMED, false, Boolean.class);
+        String source = RequestSource.of(exchange).recordedAs();
+        if (!claimed && source == null) {
+            return;
+        }
+        String finishedAt = Timestamps.now();
         try {
-            String outcome = exchange.getProperty(OutcomeRecord.OUTCOME, String.class);
-            String key = exchange.getProperty(KEY, String.class);
-            String source = RequestSource.of(exchange).recordedAs();
-            try {
-                // one transaction: a request's key and its source are recorded together or not at all
-                transactions.executeWithoutResult(status -> {
-                    if (key != null && exchange.getProperty(CLAIMED, false, Boolean.class)) {
-                        jdbc.update("UPDATE call_keys SET state = 'done', outcome = ?, updated_at = ? WHERE key = ?",
-                                outcome, Timestamps.now(), key);
-                    }
-                    if (source != null) {
-                        jdbc.update("INSERT INTO recorded_sources (source, outcome, recorded_at) VALUES (?, ?, ?) "
-                                    + "ON CONFLICT DO NOTHING", source, outcome, Timestamps.now());
-                    }
-                });
-            } catch (DataAccessException | TransactionException e) {
-                LOG.warn("The ledger could not mark correlationId={} done (its record is written): {}",
-                        exchange.getProperty(OutcomeRecord.CORRELATION_ID), e.getMostSpecificCause().getMessage());
-            }
-        } finally {
-            unlockIfSerial();
+            // one transaction (shared with other requests'): a request's key and its source are recorded together
+            writes.commitWithoutResult(() -> {
+                if (claimed) {
+                    jdbc.update("UPDATE call_keys SET state = 'done', outcome = ?, updated_at = ? WHERE key = ?",
+                            outcome, finishedAt, key);
+                }
+                if (source != null) {
+                    jdbc.update("INSERT INTO recorded_sources (source, outcome, recorded_at) VALUES (?, ?, ?) "
+                                + "ON CONFLICT DO NOTHING", source, outcome, finishedAt);
+                }
+            });
+        } catch (DataAccessException | TransactionException | IllegalStateException e) {
+            LOG.warn("The ledger could not mark correlationId={} done (its record is written): {}",
+                    exchange.getProperty(OutcomeRecord.CORRELATION_ID),
+                    NestedExceptionUtils.getMostSpecificCause(e).getMessage());
         }
     }
 
