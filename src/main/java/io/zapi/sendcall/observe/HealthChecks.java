@@ -14,7 +14,6 @@ import io.zapi.sendcall.runtime.FolderSettings;
 import io.zapi.sendcall.runtime.ModuleConfiguration;
 import io.zapi.sendcall.runtime.Settings;
 import io.zapi.sendcall.runtime.StartupException;
-import io.zapi.sendcall.zapi.ZapiHttpClient;
 
 /**
  * The module's own health checks, next to Camel's (context, routes, consumers), in Camel's HealthCheckRegistry, so that
@@ -45,10 +44,9 @@ public final class HealthChecks {
         registry.register(new FoldersWritableCheck(writtenFolders(properties, dataDir)));
         registry.register(new JmsConsumerConnectedCheck(JMS_ROUTE, Settings.get(properties,
                 ModuleConfiguration.JMS_QUEUE)));
-        ZapiCallsCheck zapi = new ZapiCallsCheck(Integer.parseInt(Settings.getOr(properties, ZAPI_FAILURES, "5")),
-                context.getRegistry().lookupByNameAndType("zapiHttpClient", ZapiHttpClient.class));
+        ZapiCallsCheck zapi = new ZapiCallsCheck(Integer.parseInt(Settings.getOr(properties, ZAPI_FAILURES, "5")));
         registry.register(zapi);
-        context.getManagementStrategy().addEventNotifier(zapi.callWatcher());
+        context.getRegistry().lookupByNameAndType("zapiMetrics", ZapiMetrics.class).watchCalls(zapi::called);
     }
 
     /**

@@ -4,12 +4,8 @@ import java.io.IOException;
 import java.time.Instant;
 import java.util.Map;
 
-import org.apache.camel.Exchange;
-import org.apache.camel.component.http.HttpEndpoint;
 import org.apache.camel.health.HealthCheckResultBuilder;
 import org.apache.camel.impl.health.AbstractHealthCheck;
-import org.apache.camel.spi.CamelEvent;
-import org.apache.camel.support.EventNotifierSupport;
 
 import io.zapi.sendcall.records.Timestamps;
 import io.zapi.sendcall.runtime.SecretMasking;
@@ -23,13 +19,12 @@ import io.zapi.sendcall.runtime.SecretMasking;
  * service (or restarting it) would take out all of them, and requests already queued would wait for nothing. It is
  * shown in /observe/health for people and alerts.
  * <p>
- * Each call is seen through Camel's own event of the call-zapi route's send to Z-API (the one endpoint that uses the
- * zapiHttpClient), so the route has no step for it.
+ * Each call is seen where it is timed, in the call-zapi route's HttpClient ({@link ZapiMetrics#watchCalls}), so the
+ * route has no step for it.
  */
 public final class ZapiCallsCheck extends AbstractHealthCheck {
 
     private final int failuresLimit;
-    private final Object zapiHttpClient;
 
     private int consecutiveFailures;
     private Integer lastStatus;
@@ -37,11 +32,9 @@ public final class ZapiCallsCheck extends AbstractHealthCheck {
     private Instant lastCall;
     private Instant lastSuccess;
 
-    /** @param zapiHttpClient the HttpClient configurer of the call-zapi route's endpoint, which names the call */
-    public ZapiCallsCheck(int failuresLimit, Object zapiHttpClient) {
+    public ZapiCallsCheck(int failuresLimit) {
         super(HealthChecks.GROUP, "zapi");
         this.failuresLimit = failuresLimit;
-        this.zapiHttpClient = zapiHttpClient;
     }
 
     @Override
@@ -54,42 +47,20 @@ public final class ZapiCallsCheck extends AbstractHealthCheck {
         return false;
     }
 
-    /** Counts the calls to Z-API as they end. */
-    public EventNotifierSupport callWatcher() {
-        EventNotifierSupport watcher = new EventNotifierSupport() {
-            @Override
-            public boolean isEnabled(CamelEvent event) {
-                return event instanceof CamelEvent.ExchangeSentEvent sent
-                       && sent.getEndpoint() instanceof HttpEndpoint http
-                       && http.getHttpClientConfigurer() == zapiHttpClient;
-            }
-
-            @Override
-            public void notify(CamelEvent event) {
-                called(((CamelEvent.ExchangeSentEvent) event).getExchange());
-            }
-        };
-        watcher.setIgnoreCamelContextEvents(true);
-        watcher.setIgnoreRouteEvents(true);
-        watcher.setIgnoreServiceEvents(true);
-        watcher.setIgnoreStepEvents(true);
-        return watcher;
-    }
-
-    synchronized void called(Exchange exchange) {
+    /** A call to Z-API ended (ZapiMetrics#watchCalls): with an HTTP status, or with the failure when none came. */
+    synchronized void called(Integer status, Throwable failure) {
         lastCall = Instant.now();
-        Integer status = exchange.getMessage().getHeader(Exchange.HTTP_RESPONSE_CODE, Integer.class);
-        if (exchange.getException() == null && status != null) {
+        if (failure == null && status != null) {
             consecutiveFailures = 0;
             lastStatus = status;
             lastFailure = null;
             if (status >= 200 && status < 300) {
                 lastSuccess = lastCall;
             }
-        } else if (noAnswer(exchange.getException())) {
+        } else if (noAnswer(failure)) {
             consecutiveFailures++;
             lastStatus = null;
-            lastFailure = SecretMasking.mask(HealthChecks.rootMessage(exchange.getException()));
+            lastFailure = SecretMasking.mask(HealthChecks.rootMessage(failure));
         }
     }
 

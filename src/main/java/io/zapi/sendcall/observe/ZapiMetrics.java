@@ -8,8 +8,11 @@ import java.net.UnknownHostException;
 import java.time.Duration;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.BiConsumer;
 import java.util.function.Supplier;
 import java.util.regex.Pattern;
 
@@ -68,6 +71,11 @@ public class ZapiMetrics implements StartupListener {
     private final AtomicInteger callsInFlight = new AtomicInteger();
     private final AtomicInteger filesInProgress = new AtomicInteger();
     private volatile MeterRegistry registry;
+    /** Meters by their label values, registered once: a builder's register looks the meter up on every use. */
+    private final Map<String, Counter> requestCounters = new ConcurrentHashMap<>();
+    private final Map<String, Timer> callTimers = new ConcurrentHashMap<>();
+    /** Told of each call as it ends, with its HTTP status, or the failure when no answer came. */
+    private volatile BiConsumer<Integer, Throwable> callWatcher = (status, failure) -> { };
 
     public ZapiMetrics(Supplier<CamelContext> camelContext) {
         this.camelContext = camelContext;
@@ -95,11 +103,13 @@ public class ZapiMetrics implements StartupListener {
     /** An outcome record was made (records/outcomes route): by its input and its outcome. */
     public void countRequest(Exchange exchange) {
         String channel = RequestSource.of(exchange).channel();
-        Counter.builder("zapi.requests")
+        String channelLabel = CHANNELS.contains(channel) ? channel : OTHER;
+        String outcome = Outcome.of(exchange.getProperty("outcome", String.class)).label();
+        requestCounters.computeIfAbsent(channelLabel + " " + outcome, labels -> Counter.builder("zapi.requests")
                 .description("Requests that got their outcome record, by input channel and outcome")
-                .tag("channel", CHANNELS.contains(channel) ? channel : OTHER)
-                .tag("outcome", Outcome.of(exchange.getProperty("outcome", String.class)).label())
-                .register(registry()).increment();
+                .tag("channel", channelLabel)
+                .tag("outcome", outcome)
+                .register(registry())).increment();
     }
 
     /** A row (request) was read from an inbox file. */
@@ -133,6 +143,15 @@ public class ZapiMetrics implements StartupListener {
         return this::timeCall;
     }
 
+    /**
+     * The one watcher of each call as it ends (the zapi health check): its HTTP status, or its failure when no answer
+     * came. Told from the HttpClient itself, as the call's meter is, rather than from Camel's exchange events: those
+     * cost every exchange of every route some work, for this one endpoint.
+     */
+    public void watchCalls(BiConsumer<Integer, Throwable> watcher) {
+        this.callWatcher = watcher;
+    }
+
     private ClassicHttpResponse timeCall(ClassicHttpRequest request, ExecChain.Scope scope, ExecChain chain)
             throws IOException, HttpException {
         MeterRegistry meters = registry();
@@ -142,17 +161,19 @@ public class ZapiMetrics implements StartupListener {
         try {
             ClassicHttpResponse response = chain.proceed(request, scope);
             status = String.valueOf(response.getCode());
+            callWatcher.accept(response.getCode(), null);
             return response;
         } catch (IOException | HttpException | RuntimeException e) {
             status = failureWord(e);
+            callWatcher.accept(null, e);
             throw e;
         } finally {
             callsInFlight.decrementAndGet();
-            sample.stop(Timer.builder("zapi.call.duration")
+            sample.stop(callTimers.computeIfAbsent(status, label -> Timer.builder("zapi.call.duration")
                     .description("HTTP calls to Z-API, by HTTP status, or connect, timeout or error when none came")
-                    .tag("status", status)
+                    .tag("status", label)
                     .serviceLevelObjectives(CALL_BUCKETS)
-                    .register(meters));
+                    .register(meters)));
         }
     }
 

@@ -80,6 +80,8 @@ public class CallLedger implements IdempotentRepository {
     public static final String DROP = "inboxDrop";
     /** Exchange property: true when the inbox file was read and reported already and only its move is left. */
     public static final String FILE_FINISHED = "inboxFileFinished";
+    /** Set on an inbox file's exchange when it is a drop taken before (resumed): only then can a row have a record. */
+    public static final String DROP_RESUMED = "inboxDropResumed";
     private static final long CLAIM_RETRY_FIRST_MS = 100;
     private static final long CLAIM_RETRY_MAX_MS = 5_000;
     private static final long EARLIER_DELIVERY_POLL_MS = 1_000;
@@ -584,6 +586,7 @@ public class CallLedger implements IdempotentRepository {
                 exchange.setProperty("inboxFolder", keptIn);
             }
             if (!earlier.isEmpty() && (same || keptIn == null)) {
+                exchange.setProperty(DROP_RESUMED, true);
                 return earlier.get(0).get("taken_at") + "|" + name;
             }
             String takenAt = Timestamps.now();
@@ -618,9 +621,14 @@ public class CallLedger implements IdempotentRepository {
      * outcome is set, for the report, and it is not handed to the pipeline again.
      */
     public boolean alreadyRecorded(Exchange exchange) {
+        RequestSource request = RequestSource.of(exchange);
+        if ("file".equals(request.channel()) && !exchange.getProperty(DROP_RESUMED, false, Boolean.class)) {
+            // a row of a drop taken now for the first time: nothing of it can be recorded (no query per row)
+            return false;
+        }
         lockIfSerial();
         try {
-            String source = RequestSource.of(exchange).recordedAs();
+            String source = request.recordedAs();
             List<String> outcome = source == null ? List.of()
                     : jdbc.queryForList("SELECT outcome FROM recorded_sources WHERE source = ?", String.class, source);
             if (outcome.isEmpty()) {
