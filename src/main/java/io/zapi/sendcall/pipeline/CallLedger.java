@@ -313,7 +313,7 @@ public class CallLedger implements IdempotentRepository {
         String first = firstCorrelationId(key);
         String source = RequestSource.of(exchange).recordedAs();
         // committed with the claims of other requests in flight (group commit), not under the lock that it takes
-        if (claimWhenReachable(exchange, key, source)) {
+        if (claimWhenReachable(exchange, key, source, first)) {
             exchange.setProperty(CLAIMED, true);
             return true;
         }
@@ -390,7 +390,7 @@ public class CallLedger implements IdempotentRepository {
 
     @Override
     public boolean add(String key) {
-        return claim(key, null);
+        return claim(key, null, firstCorrelationId(key));
     }
 
     /**
@@ -398,8 +398,7 @@ public class CallLedger implements IdempotentRepository {
      *
      * @param source the claiming request itself (its RecordSource.recordedAs), so that it is known coming again
      */
-    private boolean claim(String key, String source) {
-        String correlationId = firstCorrelationId(key);
+    private boolean claim(String key, String source, String correlationId) {
         String claimedAt = Timestamps.now();
         return writes.commit(() -> jdbc.update("INSERT INTO call_keys (key, state, correlation_id, updated_at, owner, "
                                                + "source) VALUES (?, 'started', ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING",
@@ -411,18 +410,18 @@ public class CallLedger implements IdempotentRepository {
      * a growing pause, until it is taken or the module stops: no call is placed without its claim, and readiness
      * (the ledger check) is DOWN meanwhile. An SQLite ledger that cannot be written fails the request, as before.
      */
-    private boolean claimWhenReachable(Exchange exchange, String key, String source) {
+    private boolean claimWhenReachable(Exchange exchange, String key, String source, String correlationId) {
         long pauseMs = CLAIM_RETRY_FIRST_MS;
         while (true) {
             try {
-                return claim(key, source);
+                return claim(key, source, correlationId);
             } catch (DataAccessResourceFailureException | TransientDataAccessException
                      | RecoverableDataAccessException | CannotCreateTransactionException e) {
                 if (dialect != Dialect.POSTGRESQL || exchange.getContext().isStopping()) {
                     throw e;
                 }
                 LOG.warn("The ledger {} cannot be reached to claim correlationId={} ({}): its call waits for the "
-                         + "claim, tried again in {} ms", location, firstCorrelationId(key),
+                         + "claim, tried again in {} ms", location, correlationId,
                         NestedExceptionUtils.getMostSpecificCause(e).getMessage(), pauseMs);
                 try {
                     Thread.sleep(pauseMs);

@@ -111,8 +111,7 @@ public record OutcomeRecord(
                 SecretMasking.mask(Json.MAPPER.writeValueAsString(record))));
         exchange.getMessage().setHeader(Exchange.FILE_NAME, correlationId + ".json");
         exchange.getMessage().setHeader(Exchange.CONTENT_TYPE, "application/json");
-        exchange.setProperty(RECORD_URI, exchange.getContext()
-                .resolvePropertyPlaceholders("{{" + outcome.uriSetting() + "}}"));
+        exchange.setProperty(RECORD_URI, OutcomeUris.of(exchange.getContext(), outcome));
     }
 
     /** This replica's name, as the ledger knows it. */
