@@ -65,6 +65,8 @@ import static org.awaitility.Awaitility.await;
  *   <li>{@code bench.max-seconds} (60): a module measurement still running then is cut, its rate taken over what was
  *       done, and the row says so</li>
  *   <li>{@code bench.big-rows} (200000) and {@code bench.big-max-seconds} (360): the big CSV with -Xmx256m</li>
+ *   <li>{@code bench.module-jvm-options}: added to each module's java command, space-separated (e.g.
+ *       {@code -XX:StartFlightRecording=filename=target/module.jfr,settings=profile} with one input)</li>
  * </ul>
  * Pass/fail is only about correctness (every request of a finished measurement one success record, the module alive);
  * the figures are printed, not asserted: on a shared 2-core machine they are noisy, the ratios within one run hold.
@@ -77,6 +79,9 @@ class SideBySideBenchmarkIT {
     private static final List<String> INPUTS = List.of(System.getProperty("bench.inputs", "file,http,jms,postgres,big")
             .split(","));
     private static final int ROWS = Integer.getInteger("bench.rows", 40_000);
+    /** Added to each module's java command, e.g. a flight recording to see where its time goes. */
+    private static final List<String> MODULE_JVM_OPTIONS = Stream.of(System.getProperty("bench.module-jvm-options", "")
+            .split(" ")).filter(option -> !option.isBlank()).toList();
     private static final int ROWS_PER_SLOT = Integer.getInteger("bench.rows-per-slot", 100);
     private static final Duration MAX = Duration.ofSeconds(Integer.getInteger("bench.max-seconds", 60));
     private static final int BIG_ROWS = Integer.getInteger("bench.big-rows", 200_000);
@@ -266,7 +271,10 @@ class SideBySideBenchmarkIT {
             for (Future<Object> producer : sent) {
                 producer.get();
             }
-            return new Measured(requests, Math.min(requests, successRecords(module.dataDir) - 1), (end - start) / 1e9);
+            // as for the file: the clock starts at the first call, as the producers' connecting (and their classes
+            // loading in this JVM) is the benchmark's, not the module's
+            return new Measured(requests, Math.min(requests, successRecords(module.dataDir) - 1),
+                    (end - module.zapi.firstCall()) / 1e9);
         } finally {
             producers.shutdownNow();
         }
@@ -278,7 +286,9 @@ class SideBySideBenchmarkIT {
      */
     private Row module(String variant, StandIn zapi, int concurrency, double bare, Double bound, int requests,
                        List<String> jvmOptions, Map<String, String> extra, Input input, String unit) throws Exception {
-        try (Module module = Module.start(folder.resolve("run-" + ++runs), zapi, concurrency, jvmOptions, extra)) {
+        List<String> options = new ArrayList<>(jvmOptions);
+        options.addAll(MODULE_JVM_OPTIONS);
+        try (Module module = Module.start(folder.resolve("run-" + ++runs), zapi, concurrency, options, extra)) {
             long cpuBefore = module.cpuTicks();
             Measured measured = input.run(module, requests, MAX);
             long cpuAfter = module.cpuTicks();
