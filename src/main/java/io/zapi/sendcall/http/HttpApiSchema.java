@@ -27,7 +27,12 @@ public final class HttpApiSchema {
             @Schema(maxLength = 256, example = "order-1",
                     description = "Your own reference, copied into the record and never sent to Z-API. An "
                                   + "Idempotency-Key header takes its place.")
-            String id) {
+            String id,
+            @Schema(maxLength = 2048, example = "https://example.com/message.mp3",
+                    description = "An audio file for Z-API to play in the call (16k bitrate; for accounts with calls "
+                                  + "enabled): an absolute https URL, at most 2,048 characters, without a user name "
+                                  + "or password. Sent to Z-API only when present.")
+            String callAudioUrl) {
     }
 
     @Schema(name = "Error", description = "Why the request was not taken: nothing was sent and no record written")

@@ -1,16 +1,26 @@
 package io.zapi.sendcall.pipeline;
 
+import com.fasterxml.jackson.annotation.JsonInclude;
+
 /**
  * A validated, normalised call request. {@link #phone} holds digits only; {@link #id} is the caller's own
- * reference (never sent to Z-API).
+ * reference (never sent to Z-API); {@link #callAudioUrl} an absolute https URL, or null when the request has none.
  */
-public record CallRequest(String phone, int callDuration, String id) {
+public record CallRequest(String phone, int callDuration, String id, String callAudioUrl) {
 
-    /** The exact body Z-API's send-call method takes: {"phone": "...", "callDuration": n}. */
-    public SendCallBody sendCallBody() {
-        return new SendCallBody(phone, callDuration);
+    public CallRequest(String phone, int callDuration, String id) {
+        this(phone, callDuration, id, null);
     }
 
-    public record SendCallBody(String phone, int callDuration) {
+    /**
+     * The exact body Z-API's send-call method takes: {"phone": "...", "callDuration": n}, and "callAudioUrl" only
+     * when the request has one.
+     */
+    public SendCallBody sendCallBody() {
+        return new SendCallBody(phone, callDuration, callAudioUrl);
+    }
+
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public record SendCallBody(String phone, int callDuration, String callAudioUrl) {
     }
 }

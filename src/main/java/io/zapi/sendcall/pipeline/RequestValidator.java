@@ -2,6 +2,8 @@ package io.zapi.sendcall.pipeline;
 
 import java.io.IOException;
 import java.math.BigDecimal;
+import java.net.URI;
+import java.net.URISyntaxException;
 import java.nio.charset.StandardCharsets;
 import java.util.Collection;
 import java.util.regex.Pattern;
@@ -28,6 +30,7 @@ public class RequestValidator {
 
     static final int MAX_DURATION = 15;
     private static final int MAX_ID_LENGTH = 256;
+    static final int MAX_AUDIO_URL_LENGTH = 2048;
     private static final Pattern FORMATTING = Pattern.compile("[ +\\-.()]");
     private static final Pattern ASCII_DIGITS = Pattern.compile("[0-9]+");
     private static final Pattern DECIMAL_TEXT = Pattern.compile("[+-]?[0-9]+(\\.[0-9]+)?");
@@ -52,7 +55,8 @@ public class RequestValidator {
         }
         String transportId = transportId(RequestSource.of(exchange).transportId());
         JsonNode id = transportId != null ? TextNode.valueOf(transportId) : request.get("id");
-        return new CallRequest(phone(request.get("phone")), callDuration(request.get("callDuration")), id(id));
+        return new CallRequest(phone(request.get("phone")), callDuration(request.get("callDuration")), id(id),
+                callAudioUrl(request.get("callAudioUrl")));
     }
 
     private static JsonNode parse(Exchange exchange) throws InvalidRequestException {
@@ -215,6 +219,41 @@ public class RequestValidator {
         if (!Utf8.isWellFormed(text)) {
             // "\ud800" is valid JSON but no text: the record, written as UTF-8, could not hold it
             throw new InvalidRequestException("id must be Unicode text, got an unpaired surrogate escape");
+        }
+        return text;
+    }
+
+    /**
+     * Optional: an absolute https URL of an audio file for Z-API to play in the call, at most 2,048 characters.
+     * Absent, null or empty (an empty CSV cell) is none. No user name or password in it: the URL is kept in records,
+     * where a credential would be read by whoever reads them.
+     */
+    private static String callAudioUrl(JsonNode url) throws InvalidRequestException {
+        if (url == null || url.isNull() || url.isTextual() && url.textValue().isEmpty()) {
+            return null;
+        }
+        if (!url.isTextual()) {
+            throw new InvalidRequestException("callAudioUrl must be a string (an https URL), got " + describe(url));
+        }
+        String text = url.textValue();
+        if (text.length() > MAX_AUDIO_URL_LENGTH) {
+            throw new InvalidRequestException("callAudioUrl must be at most " + MAX_AUDIO_URL_LENGTH
+                                              + " characters, got " + text.length());
+        }
+        URI uri;
+        try {
+            uri = new URI(text);
+        } catch (URISyntaxException e) {
+            throw new InvalidRequestException("callAudioUrl is not a valid URL (" + e.getReason() + " at index "
+                                              + e.getIndex() + "), got " + quote(text));
+        }
+        if (!"https".equalsIgnoreCase(uri.getScheme()) || uri.getHost() == null) {
+            throw new InvalidRequestException("callAudioUrl must be an absolute https URL with a host, such as "
+                                              + "\"https://example.com/message.mp3\", got " + quote(text));
+        }
+        if (uri.getRawUserInfo() != null) {
+            throw new InvalidRequestException("callAudioUrl must not hold a user name or password: Z-API fetches the "
+                                              + "file by its URL alone, and the URL is kept in records");
         }
         return text;
     }
