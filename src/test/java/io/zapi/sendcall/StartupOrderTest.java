@@ -103,6 +103,25 @@ class StartupOrderTest {
     }
 
     @Test
+    void readinessDoesNotWaitForTheInboxsPollDelayAndAFileWaitingAtStartIsTakenAtOnce() throws Exception {
+        // readiness waits for the inbox's first look; the delay between two looks is no reason to put off the first.
+        // 9 s: the longest poll delay the inbox's read lock takes (its check interval must stay under Camel's 10 s
+        // read-lock timeout); looked at only after it, the module could not be ready nor take the file before it. The
+        // file has settled (RunningModule's zapi.inbox.settle-ms, 100 ms) by the time the module starts
+        Files.createDirectories(dataDir.resolve("inbox"));
+        Files.writeString(dataDir.resolve("inbox/waiting.json"), "{\"phone\": \"5511999999999\"}");
+        Duration pollDelay = Duration.ofSeconds(9);
+        try (ZapiStub zapi = new ZapiStub(); RunningModule module = RunningModule.start(zapi.baseUrl(), dataDir,
+                Map.of("zapi.inbox.poll-delay-ms", String.valueOf(pollDelay.toMillis())))) {
+            await().atMost(pollDelay.minusSeconds(1)).until(() -> readiness(module) == 200);
+            await().atMost(pollDelay.minusSeconds(1))
+                    .until(() -> RunningModule.recordFiles(module.dataDir().resolve("outbox")).size() == 1);
+            assertThat(RunningModule.recordFiles(module.dataDir().resolve("outbox")).get(0).getParent())
+                    .isEqualTo(module.outbox("success"));
+        }
+    }
+
+    @Test
     void camelRegistersNoJmxMBeansAsNothingReadsThem() throws Exception {
         try (ZapiStub zapi = new ZapiStub(); RunningModule module = RunningModule.start(zapi.baseUrl(), dataDir)) {
             assertThat(module.context().getStatus().isStarted()).isTrue();
