@@ -33,8 +33,9 @@ import io.zapi.sendcall.zapi.ZapiHttpClient;
 /**
  * Binds the module's beans, then puts its start-up pieces together before any route is built: the sandbox
  * ({@link SandboxMode}), the data folder and its lock, the embedded JMS broker unless an external one is set
- * ({@link EmbeddedBroker#startIn}: it starts beside the rest and the route loading), the HTTP server's bits, the idempotency ledger ({@link LedgerStartup}). The
- * settings are checked before (StartupChecks), the secrets registered before that ({@link Secrets}).
+ * ({@link EmbeddedBroker#startIn}: it starts beside the rest and the route loading), the HTTP server's bits, the
+ * idempotency ledger ({@link LedgerStartup}). The settings are checked before (StartupChecks), the secrets registered
+ * before that ({@link Secrets}).
  */
 public class ModuleConfiguration implements CamelConfiguration, CamelContextAware {
 
