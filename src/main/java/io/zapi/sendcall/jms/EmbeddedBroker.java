@@ -5,7 +5,11 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.UnknownHostException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.FutureTask;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import org.apache.activemq.artemis.api.core.Message;
@@ -65,6 +69,8 @@ public final class EmbeddedBroker extends ServiceSupport {
     private final Path directory;
     private final String queue;
     private Runnable closeClients = () -> { };
+    /** Artemis starting on its own thread (see {@link #startIn}); null until then. */
+    private volatile FutureTask<Void> starting;
 
     /** A broker not yet started, to be reached in this JVM at {@code inVmUrl} (see {@link #newInVmUrl()}). */
     public EmbeddedBroker(String inVmUrl, String host, int port, Path directory, String queue) {
@@ -76,9 +82,12 @@ public final class EmbeddedBroker extends ServiceSupport {
     }
 
     /**
-     * Starts the broker the settings describe before any route is built, so that a port or data folder it cannot have
-     * stops the start-up with a plain message; stopped with the context, after the routes. {@code closeClientsFirst}
-     * closes the module's own connections (bound before, so there to be closed before the broker goes).
+     * Starts the broker the settings describe, beside the route loading: a port or data folder it cannot have stops
+     * the start-up at once with a plain message, before any route is built; Artemis itself then starts on a thread of
+     * its own while Camel loads and builds the routes (it takes about as long), and the context waits for it before
+     * any route starts (a broker that fails stops the start-up then, with its reason). Stopped with the context,
+     * after the routes. {@code closeClientsFirst} closes the module's own connections (bound before, so there to be
+     * closed before the broker goes).
      */
     public static EmbeddedBroker startIn(CamelContext context, String inVmUrl, Runnable closeClientsFirst) throws Exception {
         PropertiesComponent properties = context.getPropertiesComponent();
@@ -89,7 +98,11 @@ public final class EmbeddedBroker extends ServiceSupport {
                 Path.of(Settings.get(properties, ModuleConfiguration.DATA_DIR)).resolve("broker"),
                 Settings.getOr(properties, ModuleConfiguration.JMS_QUEUE, "send-call"));
         broker.closeFirst(closeClientsFirst);
-        broker.start();
+        // said before Artemis tries, which would log the same with a stack trace
+        broker.requirePortFree();
+        broker.requireUsableFolder();
+        broker.startInBackground();
+        // forceStart: its doStart() (the wait) runs as the context starts, before the routes and their consumers
         context.addService(broker, true, true);
         return broker;
     }
@@ -107,10 +120,34 @@ public final class EmbeddedBroker extends ServiceSupport {
         return "vm://" + IN_VM_IDS.incrementAndGet();
     }
 
+    /**
+     * Starts Artemis on a thread of its own; {@link #doStart()} waits for it. Artemis's own threads live on after this
+     * one ends.
+     */
+    void startInBackground() {
+        if (starting == null) {
+            starting = new FutureTask<>(this::startServer, null);
+            Thread thread = new Thread(starting, "embedded-broker-start");
+            thread.setDaemon(true);
+            thread.start();
+        }
+    }
+
+    /** Waits for the broker started beside the route loading; its failure is the start-up's. */
     @Override
-    protected void doStart() {
-        // said before Artemis tries, which would log the same with a stack trace
-        requirePortFree();
+    protected void doStart() throws Exception {
+        startInBackground();
+        try {
+            starting.get();
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof RuntimeException failure) {
+                throw failure;
+            }
+            throw e;
+        }
+    }
+
+    private void startServer() {
         try {
             broker.setConfiguration(configuration());
             broker.start();
@@ -138,6 +175,22 @@ public final class EmbeddedBroker extends ServiceSupport {
         }
         LOG.info("Embedded JMS broker listening on tcp://{}:{} ({}), queue {}, journal in {}", host, port, PROTOCOLS,
                 queue, directory);
+    }
+
+    /** The broker's folder, made if need be: a file in its place or no right to write is said in one line. */
+    private void requireUsableFolder() {
+        try {
+            Files.createDirectories(directory);
+            if (!Files.isWritable(directory)) {
+                throw new IOException("not writable");
+            }
+        } catch (IOException e) {
+            String reason = e instanceof FileAlreadyExistsException ? "a file is in its place"
+                    : e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+            throw new StartupException("The embedded JMS broker cannot keep its journal in " + directory + " ("
+                                       + reason + "): make it a folder this module may write, or give the module "
+                                       + "another zapi.data-dir (env ZAPI_DATA_DIR).");
+        }
     }
 
     private void requirePortFree() {
@@ -193,8 +246,18 @@ public final class EmbeddedBroker extends ServiceSupport {
         return broker.getActiveMQServer();
     }
 
+    /** Also when the start-up failed after the broker began starting: it is stopped once that start is over. */
     @Override
     protected void doStop() {
+        if (starting != null) {
+            try {
+                starting.get();
+            } catch (ExecutionException failedToStart) {
+                // said by the start-up; stopped below all the same
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
         closeClients.run();
         stopServer();
     }

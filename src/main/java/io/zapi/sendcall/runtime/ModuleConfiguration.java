@@ -33,8 +33,9 @@ import io.zapi.sendcall.zapi.ZapiHttpClient;
 /**
  * Binds the module's beans, then puts its start-up pieces together before any route is built: the sandbox
  * ({@link SandboxMode}), the data folder and its lock, the embedded JMS broker unless an external one is set
- * ({@link EmbeddedBroker#startIn}), the HTTP server's bits, the idempotency ledger ({@link LedgerStartup}). The
- * settings are checked before (StartupChecks), the secrets registered before that ({@link Secrets}).
+ * ({@link EmbeddedBroker#startIn}: it starts beside the rest and the route loading), the HTTP server's bits, the
+ * idempotency ledger ({@link LedgerStartup}). The settings are checked before (StartupChecks), the secrets registered
+ * before that ({@link Secrets}).
  */
 public class ModuleConfiguration implements CamelConfiguration, CamelContextAware {
 
@@ -186,15 +187,21 @@ public class ModuleConfiguration implements CamelConfiguration, CamelContextAwar
         // before anything uses the data folder, whatever the broker; the first service added is the last stopped
         DataFolderLock lock = DataFolderLock.acquire(dataDir);
         context.addService(lock, true, true);
+        EmbeddedBroker broker = null;
         try {
             FolderSettings.create(properties);
             if (Settings.get(properties, JMS_BROKER_URL) == null) {
-                EmbeddedBroker.startIn(context, embeddedBrokerUrl, jmsConnections::resetConnection);
+                // starts beside what follows and the route loading; the context waits for it before any route starts
+                broker = EmbeddedBroker.startIn(context, embeddedBrokerUrl, jmsConnections::resetConnection);
             }
             configureHttp(context, properties);
             LedgerStartup.start(context);
             HealthChecks.registerIn(context);
         } catch (Exception e) {
+            if (broker != null) {
+                // it may be starting still: stopped once that start is over, so that nothing of this start-up runs on
+                broker.stop();
+            }
             lock.stop();
             throw e;
         }
