@@ -18,6 +18,7 @@ import jakarta.jms.Connection;
 import jakarta.jms.MessageProducer;
 import jakarta.jms.Session;
 import org.apache.activemq.artemis.jms.client.ActiveMQConnectionFactory;
+import com.fasterxml.jackson.databind.JsonNode;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -105,9 +106,8 @@ class StartupOrderTest {
     @Test
     void readinessDoesNotWaitForTheInboxsPollDelayAndAFileWaitingAtStartIsTakenAtOnce() throws Exception {
         // readiness waits for the inbox's first look; the delay between two looks is no reason to put off the first.
-        // 9 s: the longest poll delay the inbox's read lock takes (its check interval must stay under Camel's 10 s
-        // read-lock timeout); looked at only after it, the module could not be ready nor take the file before it. The
-        // file has settled (RunningModule's zapi.inbox.settle-ms, 100 ms) by the time the module starts
+        // 9 s: looked at only after it, the module could not be ready nor take the file before it. The file has
+        // settled (RunningModule's zapi.inbox.settle-ms, 100 ms) by the time the module starts
         Files.createDirectories(dataDir.resolve("inbox"));
         Files.writeString(dataDir.resolve("inbox/waiting.json"), "{\"phone\": \"5511999999999\"}");
         Duration pollDelay = Duration.ofSeconds(9);
@@ -118,6 +118,20 @@ class StartupOrderTest {
                     .until(() -> RunningModule.recordFiles(module.dataDir().resolve("outbox")).size() == 1);
             assertThat(RunningModule.recordFiles(module.dataDir().resolve("outbox")).get(0).getParent())
                     .isEqualTo(module.outbox("success"));
+        }
+    }
+
+    @Test
+    void theLongestPollDelayAllowedStartsAndTakesAWaitingFile() throws Exception {
+        // an hour, the most zapi.inbox.poll-delay-ms allows: Camel refuses a read-lock check interval over a third of
+        // its read-lock timeout (10 s), so the settle check cannot follow the poll delay that far
+        Files.createDirectories(dataDir.resolve("inbox"));
+        Files.writeString(dataDir.resolve("inbox/hourly.json"), "{\"phone\": \"5511999999998\"}");
+        try (ZapiStub zapi = new ZapiStub(); RunningModule module = RunningModule.start(zapi.baseUrl(), dataDir,
+                Map.of("zapi.inbox.poll-delay-ms", "3600000"))) {
+            await().atMost(Duration.ofSeconds(30)).until(() -> readiness(module) == 200);
+            JsonNode record = module.awaitRecord("hourly.json");
+            assertThat(record.path("outcome").asText()).isEqualTo("success");
         }
     }
 

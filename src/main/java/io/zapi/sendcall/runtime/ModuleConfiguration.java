@@ -43,6 +43,8 @@ public class ModuleConfiguration implements CamelConfiguration, CamelContextAwar
     static final String INSTANCE_TOKEN = "zapi.instance-token";
     static final String CLIENT_TOKEN = "zapi.client-token";
     static final String BASE_URL = "zapi.base-url";
+    /** Derived at start-up from zapi.inbox.poll-delay-ms (not a setting of its own): routes/inbox-files.camel.yaml. */
+    static final String INBOX_SETTLE_CHECK_MS = "zapi.inbox.settle-check-ms";
     public static final String DATA_DIR = "zapi.data-dir";
     static final String SANDBOX = "zapi.sandbox";
     static final String SANDBOX_PORT = "zapi.sandbox.port";
@@ -180,6 +182,10 @@ public class ModuleConfiguration implements CamelConfiguration, CamelContextAwar
     @Override
     public void configure(CamelContext context) throws Exception {
         PropertiesComponent properties = context.getPropertiesComponent();
+        // how often a file of the inbox is looked at again while it settles: the poll delay, up to a second. Camel
+        // refuses a read-lock check interval over its read-lock timeout (10 s), and a poll delay may be an hour
+        long pollDelayMs = Long.parseLong(Settings.getOr(properties, "zapi.inbox.poll-delay-ms", "500"));
+        properties.addOverrideProperty(INBOX_SETTLE_CHECK_MS, String.valueOf(Math.min(pollDelayMs, 1000)));
         SandboxMode.startIfWanted(context);
         context.addStartupListener(metrics);
         metrics.conformCamelMeters(context);
