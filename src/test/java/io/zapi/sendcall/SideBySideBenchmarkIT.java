@@ -64,7 +64,7 @@ import static org.awaitility.Awaitility.await;
  *       concurrency × this many</li>
  *   <li>{@code bench.max-seconds} (60): a module measurement still running then is cut, its rate taken over what was
  *       done, and the row says so</li>
- *   <li>{@code bench.big-rows} (200000) and {@code bench.big-max-seconds} (360): the big CSV with -Xmx256m</li>
+ *   <li>{@code bench.big-rows} (1000000) and {@code bench.big-max-seconds} (1800): the big CSV with -Xmx256m</li>
  *   <li>{@code bench.module-jvm-options}: added to each module's java command, space-separated (e.g.
  *       {@code -XX:StartFlightRecording=filename=target/module.jfr,settings=profile} with one input)</li>
  * </ul>
@@ -84,8 +84,8 @@ class SideBySideBenchmarkIT {
             .split(" ")).filter(option -> !option.isBlank()).toList();
     private static final int ROWS_PER_SLOT = Integer.getInteger("bench.rows-per-slot", 100);
     private static final Duration MAX = Duration.ofSeconds(Integer.getInteger("bench.max-seconds", 60));
-    private static final int BIG_ROWS = Integer.getInteger("bench.big-rows", 200_000);
-    private static final Duration BIG_MAX = Duration.ofSeconds(Integer.getInteger("bench.big-max-seconds", 360));
+    private static final int BIG_ROWS = Integer.getInteger("bench.big-rows", 1_000_000);
+    private static final Duration BIG_MAX = Duration.ofSeconds(Integer.getInteger("bench.big-max-seconds", 1800));
     /** Linux's USER_HZ: /proc/<pid>/stat counts CPU time in these ticks per second. */
     private static final int TICKS_PER_SECOND = 100;
     private static final Path TABLE = Path.of("target/benchmark.md");
