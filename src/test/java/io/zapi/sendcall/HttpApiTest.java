@@ -407,7 +407,7 @@ class HttpApiTest {
         JsonNode schemas = document.path("components").path("schemas");
         assertThat(schemas.fieldNames()).toIterable().contains("SendCallRequest", "OutcomeRecord", "Source", "Error");
         assertThat(schemas.path("SendCallRequest").path("properties").fieldNames()).toIterable()
-                .containsExactlyInAnyOrder("phone", "callDuration", "id");
+                .containsExactlyInAnyOrder("phone", "callDuration", "id", "callAudioUrl");
         assertThat(schemas.path("SendCallRequest").path("required")).containsExactly(Json.MAPPER.getNodeFactory()
                 .textNode("phone"));
         assertThat(schemas.path("OutcomeRecord").path("properties").fieldNames()).toIterable()
