@@ -123,8 +123,9 @@ final class GroupCommit {
                     });
                     completions.forEach(Runnable::run);
                     return;
-                } catch (RuntimeException batchFailed) {
-                    // rolled back: each write again on its own, below
+                } catch (RuntimeException | Error batchFailed) {
+                    // rolled back: each write again on its own, below, where its own failure completes its caller.
+                    // Nothing may end the writer thread: every request after it would wait for good
                 }
             }
             for (Write<?> write : batch) {
