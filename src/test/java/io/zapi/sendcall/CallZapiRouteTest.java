@@ -9,6 +9,8 @@ import org.apache.camel.Produce;
 import org.apache.camel.ProducerTemplate;
 import org.apache.camel.test.main.junit5.CamelMainTest;
 import org.apache.camel.support.DefaultExchange;
+import io.zapi.sendcall.zapi.ZapiInstance;
+import io.zapi.sendcall.zapi.ZapiInstances;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
@@ -117,6 +119,9 @@ class CallZapiRouteTest {
         CamelContext context = callZapi.getCamelContext();
         Exchange exchange = new DefaultExchange(context);
         exchange.setProperty("attempts", 0);
+        // as place-call leaves it: the instance the call goes through
+        exchange.setProperty(ZapiInstances.PROPERTY, context.getRegistry()
+                .lookupByNameAndType("zapiInstances", ZapiInstances.class).named(ZapiInstance.DEFAULT));
         exchange.getMessage().setBody("{\"phone\":\"" + phone + "\",\"callDuration\":5}");
         // a header the request came with must not reach Z-API
         exchange.getMessage().setHeader("X-From-The-Input", "not for Z-API");

@@ -119,6 +119,10 @@ class MetricsTest {
         assertThat(scrape.value("zapi_retries_total")).isEqualTo(1);
         assertThat(scrape.sum("zapi_retries_total", Map.of("reason", "503"))).isEqualTo(1);
         assertThat(scrape.value("zapi_calls_in_flight")).isZero();
+        assertThat(scrape.named("zapi_instance_requests_in_flight")).singleElement().satisfies(inFlight -> {
+            assertThat(inFlight.labels()).isEqualTo(Map.of("instance", "default"));
+            assertThat(inFlight.value()).isZero();
+        });
         assertThat(scrape.value("zapi_inbox_files_in_progress")).isZero();
         assertThat(scrape.value("zapi_inbox_rows_read_total")).isEqualTo(7);
 
@@ -164,11 +168,12 @@ class MetricsTest {
             MetricsScrape scrape = MetricsScrape.of(module);
             assertThat(scrape.sum("zapi_call_duration_seconds_count", Map.of("status", "connect"))).isEqualTo(3);
             assertThat(scrape.named("zapi_retries_total")).singleElement().satisfies(retries -> {
-                assertThat(retries.labels()).isEqualTo(Map.of("reason", "connect"));
+                assertThat(retries.labels()).isEqualTo(Map.of("reason", "connect", "instance", "default"));
                 assertThat(retries.value()).isEqualTo(2);
             });
             assertThat(scrape.named("zapi_requests_total")).singleElement().satisfies(requests -> {
-                assertThat(requests.labels()).isEqualTo(Map.of("channel", "http", "outcome", "failed"));
+                assertThat(requests.labels()).isEqualTo(Map.of("channel", "http", "outcome", "failed", "instance",
+                        "default"));
                 assertThat(requests.value()).isEqualTo(1);
             });
             assertThat(scrape.promtoolProblems()).as("promtool check metrics").isEmpty();
@@ -185,7 +190,7 @@ class MetricsTest {
 
             MetricsScrape scrape = MetricsScrape.of(module);
             assertThat(scrape.named("zapi_call_duration_seconds_count")).singleElement().satisfies(calls -> {
-                assertThat(calls.labels()).isEqualTo(Map.of("status", "timeout"));
+                assertThat(calls.labels()).isEqualTo(Map.of("status", "timeout", "instance", "default"));
                 assertThat(calls.value()).isEqualTo(1);
             });
             assertThat(scrape.value("zapi_retries_total")).isZero();
@@ -199,7 +204,7 @@ class MetricsTest {
         assertThat(ours).isNotEmpty();
         for (MetricsScrape.Sample sample : ours) {
             assertThat(sample.labels().keySet()).as(sample.name())
-                    .isSubsetOf("channel", "outcome", "status", "reason", "le");
+                    .isSubsetOf("channel", "outcome", "status", "reason", "instance", "le");
             for (String value : sample.labels().values()) {
                 assertThat(value).as(sample.name()).doesNotContainPattern(LONG_DIGIT_RUN)
                         .doesNotContain(BATCH_FILE).doesNotContain("mixed-batch").doesNotContain("metrics-first");
@@ -209,6 +214,8 @@ class MetricsTest {
         assertThat(scrape.named("zapi_requests_total")).allSatisfy(s -> {
             assertThat(s.labels().get("channel")).isIn("file", "http", "jms");
             assertThat(s.labels().get("outcome")).isIn(RunningModule.OUTCOMES);
+            // the one instance, or none for a request rejected before it was given one
+            assertThat(s.labels().get("instance")).isIn("default", "none");
         });
         Set<String> statuses = scrape.named("zapi_call_duration_seconds_count").stream()
                 .map(s -> s.labels().get("status")).collect(Collectors.toSet());

@@ -145,7 +145,7 @@ class OutcomesRouteTest {
         exchange.setProperty(CallLedger.CLAIMED, true);
         exchange.setProperty(CallLedger.KEY, "id:request-" + correlationId);
         exchange.setProperty("callRequest", new CallRequest("5511922220001", 5, "request-" + correlationId));
-        exchange.setProperty(RequestSource.PROPERTY, new RequestSource("http", "route-test", null, null, null, null));
+        exchange.setProperty(RequestSource.PROPERTY, new RequestSource("http", "route-test", null, null, null, null, null));
         exchange.setProperty("zapiStatus", 200);
         exchange.setProperty("attempts", 1);
         // a file input's headers must not name the record's file

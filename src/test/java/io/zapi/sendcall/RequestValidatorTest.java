@@ -12,8 +12,8 @@ class RequestValidatorTest {
 
     @Test
     void aDefaultDurationOutsideZapisRangeStopsStartUp() {
-        assertThatThrownBy(() -> new RequestValidator(16)).isInstanceOf(StartupException.class)
+        assertThatThrownBy(() -> new RequestValidator(16, java.util.Set.of("default"))).isInstanceOf(StartupException.class)
                 .hasMessageContaining("zapi.default-call-duration must be 1 to 15");
-        assertThatThrownBy(() -> new RequestValidator(0)).isInstanceOf(StartupException.class);
+        assertThatThrownBy(() -> new RequestValidator(0, java.util.Set.of("default"))).isInstanceOf(StartupException.class);
     }
 }

@@ -211,7 +211,7 @@ class SendCallRouteTest {
     /** A request as an input hands it to the pipeline: JSON text, named by its channel and source. */
     private Exchange send(String json) {
         Exchange exchange = new DefaultExchange(sendCall.getCamelContext());
-        exchange.setProperty(RequestSource.PROPERTY, new RequestSource("http", "route-test", null, null, null, null));
+        exchange.setProperty(RequestSource.PROPERTY, new RequestSource("http", "route-test", null, null, null, null, null));
         exchange.getMessage().setBody(json);
         return sendCall.send(exchange);
     }

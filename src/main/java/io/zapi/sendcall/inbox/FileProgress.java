@@ -34,6 +34,9 @@ final class FileProgress {
     private final RequestFile requestFile;
     private final Instant started;
     private final Map<String, LongAdder> counts = new ConcurrentSkipListMap<>();
+    /** The same by Z-API instance (the name; {@link #NO_INSTANCE} for rows that got none), then by outcome. */
+    private final Map<String, Map<String, LongAdder>> countsByInstance = new ConcurrentSkipListMap<>();
+    static final String NO_INSTANCE = "none";
     /** Guarded by this: once closed, no running report is written any more. */
     private boolean closed;
     private int loggedTenths;
@@ -54,9 +57,12 @@ final class FileProgress {
         return requestFile;
     }
 
-    /** One more row ended in this outcome. */
-    void count(String outcome) {
+    /** One more row ended in this outcome, through this instance (null when it got none). */
+    void count(String outcome, String instance) {
         counts.computeIfAbsent(outcome, key -> new LongAdder()).increment();
+        countsByInstance.computeIfAbsent(instance != null ? instance : NO_INSTANCE,
+                        key -> new ConcurrentSkipListMap<>())
+                .computeIfAbsent(outcome, key -> new LongAdder()).increment();
     }
 
     synchronized boolean isClosed() {
@@ -98,6 +104,7 @@ final class FileProgress {
         report.put("state", state.label());
         report.put("requests", total(outcomes));
         report.put("outcomes", outcomes);
+        report.put("instances", instances());
         report.put("unreadable", requestFile != null ? requestFile.getUnreadableReason() : null);
         report.put("progress", progress(state));
         report.put("rowsPerSecond", rowsPerSecond(outcomes, now));
@@ -133,9 +140,20 @@ final class FileProgress {
     }
 
     private Map<String, Long> outcomes() {
-        Map<String, Long> outcomes = new TreeMap<>();
-        counts.forEach((outcome, count) -> outcomes.put(outcome, count.sum()));
-        return outcomes;
+        return sums(counts);
+    }
+
+    /** The outcomes of the rows by instance: {"default": {"success": 3}, "none": {"rejected": 1}}. */
+    private Map<String, Map<String, Long>> instances() {
+        Map<String, Map<String, Long>> instances = new TreeMap<>();
+        countsByInstance.forEach((instance, outcomes) -> instances.put(instance, sums(outcomes)));
+        return instances;
+    }
+
+    private static Map<String, Long> sums(Map<String, LongAdder> counts) {
+        Map<String, Long> sums = new TreeMap<>();
+        counts.forEach((outcome, count) -> sums.put(outcome, count.sum()));
+        return sums;
     }
 
     private static long total(Map<String, Long> outcomes) {

@@ -20,6 +20,7 @@ import org.slf4j.LoggerFactory;
 
 import io.zapi.sendcall.pipeline.Json;
 import io.zapi.sendcall.pipeline.Utf8;
+import io.zapi.sendcall.pipeline.CallRequest;
 import io.zapi.sendcall.records.OutcomeRecord;
 import io.zapi.sendcall.runtime.SecretMasking;
 
@@ -93,7 +94,8 @@ public class FileReport implements AggregationStrategy {
         // become the file's, as it would if the first row's exchange were copied back onto the file's
         Exchange result = tally != null ? tally : new DefaultExchange(row.getContext());
         FileProgress progress = row.getProperty(PROGRESS, FileProgress.class);
-        progress.count(row.getProperty(OutcomeRecord.OUTCOME, "failed", String.class));
+        progress.count(row.getProperty(OutcomeRecord.OUTCOME, "failed", String.class),
+                OutcomeRecord.instance(row, row.getProperty(OutcomeRecord.CALL_REQUEST, CallRequest.class)));
         return result;
     }
 

@@ -373,11 +373,13 @@ public abstract class RequestFile implements Iterator<RequestRow>, Closeable {
                                            + "file is read as UTF-8: save it as UTF-8 (Excel: \"CSV UTF-8\") and "
                                            + "drop it again";
         /** The request fields a CSV header may name, matched in any case. */
-        private static final List<String> FIELDS = List.of("phone", "callDuration", "id", "callAudioUrl");
+        private static final List<String> FIELDS = List.of("phone", "callDuration", "id", "callAudioUrl",
+                "instance");
         /** How much of the file's start is looked at to tell its encoding and separator. */
         private static final int HEADER_PEEK_BYTES = 64 * 1024;
         private static final String NO_ROWS = "CSV file has no rows: expected a header row naming phone (and "
-                                              + "optionally callDuration, id, callAudioUrl), then one row per call";
+                                              + "optionally callDuration, id, callAudioUrl, instance), then one row "
+                                              + "per call";
         private final InputStream in;
         private MappingIterator<Map<String, String>> rows;
         private int index;

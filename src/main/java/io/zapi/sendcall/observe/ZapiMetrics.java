@@ -6,6 +6,7 @@ import java.net.ConnectException;
 import java.net.NoRouteToHostException;
 import java.net.UnknownHostException;
 import java.time.Duration;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -39,19 +40,26 @@ import org.apache.hc.core5.http.ClassicHttpRequest;
 import org.apache.hc.core5.http.ClassicHttpResponse;
 import org.apache.hc.core5.http.HttpException;
 
+import io.zapi.sendcall.pipeline.CallRequest;
 import io.zapi.sendcall.pipeline.RequestSource;
 import io.zapi.sendcall.records.Outcome;
+import io.zapi.sendcall.records.OutcomeRecord;
 import io.zapi.sendcall.zapi.RetryableStatusException;
+import io.zapi.sendcall.zapi.ZapiInstances;
 
 /**
  * The module's own meters, in the Micrometer registry Camel Main made for GET /observe/metrics (bound as
- * {@code metricsRegistry} by camel-micrometer-prometheus). Every label is a word from a short fixed list or an HTTP
- * status: never a phone, a file name or an id, so the number of series stays bounded whatever the traffic.
+ * {@code metricsRegistry} by camel-micrometer-prometheus). Every label is a word from a short fixed list, an HTTP
+ * status or the name of a configured Z-API instance ({@code none} when a request got none): never a phone, a file
+ * name or an id, so the number of series stays bounded whatever the traffic.
  * <ul>
- * <li>{@code zapi_requests_total{channel, outcome}}: one per outcome record (routes/outcomes.camel.yaml)</li>
- * <li>{@code zapi_call_duration_seconds{status}}, {@code zapi_calls_in_flight}: each HTTP call to Z-API, timed in
- * the HttpClient itself ({@link #callMeter()}), so that a call ending without an answer is timed too</li>
- * <li>{@code zapi_retries_total{reason}}: each retry the retry policy makes (routes/error-handling.camel.yaml)</li>
+ * <li>{@code zapi_requests_total{channel, outcome, instance}}: one per outcome record (routes/outcomes.camel.yaml)</li>
+ * <li>{@code zapi_call_duration_seconds{status, instance}}, {@code zapi_calls_in_flight}: each HTTP call to Z-API,
+ * timed in the HttpClient itself ({@link #callMeter()}), so that a call ending without an answer is timed too</li>
+ * <li>{@code zapi_retries_total{reason, instance}}: each retry the retry policy makes
+ * (routes/error-handling.camel.yaml)</li>
+ * <li>{@code zapi_instance_requests_in_flight{instance}}: requests picked for an instance and not yet done, waits for
+ * its rate limit and retries included (zapi/ZapiInstances)</li>
  * <li>{@code zapi_inbox_files_in_progress}, {@code zapi_inbox_rows_read_total}: routes/inbox-files.camel.yaml</li>
  * </ul>
  */
@@ -61,6 +69,8 @@ public class ZapiMetrics implements StartupListener {
     private static final Set<String> CHANNELS = Set.of("file", "http", "jms");
     private static final Set<String> RETRYABLE_STATUSES = Set.of("429", "502", "503", "504");
     private static final String OTHER = "other";
+    /** The instance label of a request that got none (rejected before one was picked, or asked for none known). */
+    private static final String NO_INSTANCE = "none";
     /** Buckets of zapi_call_duration_seconds, from a fast answer to the longest a response timeout allows. */
     private static final Duration[] CALL_BUCKETS = {Duration.ofMillis(5), Duration.ofMillis(10), Duration.ofMillis(25),
             Duration.ofMillis(50), Duration.ofMillis(100), Duration.ofMillis(250), Duration.ofMillis(500),
@@ -76,6 +86,9 @@ public class ZapiMetrics implements StartupListener {
     private final Map<String, Timer> callTimers = new ConcurrentHashMap<>();
     /** Told of each call as it ends, with its HTTP status, or the failure when no answer came. */
     private volatile BiConsumer<Integer, Throwable> callWatcher = (status, failure) -> { };
+    /** The instance of a call to Z-API, by its request path (which holds the instance's id and token). */
+    private volatile Map<String, String> instanceByPath = Map.of();
+    private volatile ZapiInstances instances;
 
     public ZapiMetrics(Supplier<CamelContext> camelContext) {
         this.camelContext = camelContext;
@@ -100,16 +113,36 @@ public class ZapiMetrics implements StartupListener {
         }
     }
 
-    /** An outcome record was made (records/outcomes route): by its input and its outcome. */
+    /**
+     * The instances calls go through: the call timer tells them by path, and each gets its gauge of requests in
+     * flight. Bound before any call (ModuleConfiguration).
+     */
+    public void nameInstances(ZapiInstances zapiInstances) {
+        Map<String, String> byPath = new HashMap<>();
+        zapiInstances.all().forEach(instance -> byPath.put(instance.requestPath(), instance.name()));
+        this.instanceByPath = Map.copyOf(byPath);
+        this.instances = zapiInstances;
+    }
+
+    /** An outcome record was made (records/outcomes route): by its input, its outcome and its instance. */
     public void countRequest(Exchange exchange) {
         String channel = RequestSource.of(exchange).channel();
         String channelLabel = CHANNELS.contains(channel) ? channel : OTHER;
         String outcome = Outcome.of(exchange.getProperty("outcome", String.class)).label();
-        requestCounters.computeIfAbsent(channelLabel + " " + outcome, labels -> Counter.builder("zapi.requests")
-                .description("Requests that got their outcome record, by input channel and outcome")
-                .tag("channel", channelLabel)
-                .tag("outcome", outcome)
-                .register(registry())).increment();
+        String instance = instanceLabel(OutcomeRecord.instance(exchange,
+                exchange.getProperty(OutcomeRecord.CALL_REQUEST, CallRequest.class)));
+        requestCounters.computeIfAbsent(channelLabel + " " + outcome + " " + instance,
+                labels -> Counter.builder("zapi.requests")
+                        .description("Requests that got their outcome record, by input channel, outcome and Z-API "
+                                     + "instance")
+                        .tag("channel", channelLabel)
+                        .tag("outcome", outcome)
+                        .tag("instance", instance)
+                        .register(registry())).increment();
+    }
+
+    private static String instanceLabel(String name) {
+        return name != null ? name : NO_INSTANCE;
     }
 
     /** A row (request) was read from an inbox file. */
@@ -133,8 +166,10 @@ public class ZapiMetrics implements StartupListener {
     /** The retry policy's onRedelivery: counts the retry about to be made, by why the attempt before failed. */
     public Processor retryCounter() {
         return exchange -> Counter.builder("zapi.retries")
-                .description("Calls to Z-API made again by the retry policy, by what the attempt before got")
+                .description("Calls to Z-API made again by the retry policy, by what the attempt before got and "
+                             + "Z-API instance")
                 .tag("reason", retryReason(exchange))
+                .tag("instance", instanceLabel(OutcomeRecord.instance(exchange, null)))
                 .register(registry()).increment();
     }
 
@@ -158,6 +193,7 @@ public class ZapiMetrics implements StartupListener {
         Timer.Sample sample = Timer.start(meters);
         callsInFlight.incrementAndGet();
         String status = "error";
+        String instance = instanceByPath.getOrDefault(request.getPath(), OTHER);
         try {
             ClassicHttpResponse response = chain.proceed(request, scope);
             status = String.valueOf(response.getCode());
@@ -169,9 +205,12 @@ public class ZapiMetrics implements StartupListener {
             throw e;
         } finally {
             callsInFlight.decrementAndGet();
-            sample.stop(callTimers.computeIfAbsent(status, label -> Timer.builder("zapi.call.duration")
-                    .description("HTTP calls to Z-API, by HTTP status, or connect, timeout or error when none came")
-                    .tag("status", label)
+            String finalStatus = status;
+            sample.stop(callTimers.computeIfAbsent(status + " " + instance, labels -> Timer.builder("zapi.call.duration")
+                    .description("HTTP calls to Z-API, by HTTP status (or connect, timeout or error when none came) "
+                                 + "and Z-API instance")
+                    .tag("status", finalStatus)
+                    .tag("instance", instance)
                     .serviceLevelObjectives(CALL_BUCKETS)
                     .register(meters)));
         }
@@ -215,12 +254,24 @@ public class ZapiMetrics implements StartupListener {
                             .description("HTTP calls to Z-API under way").register(meters);
                     Gauge.builder("zapi.inbox.files.in.progress", filesInProgress, AtomicInteger::get)
                             .description("Inbox files being read").register(meters);
+                    registerInstanceGauges(meters);
                     registry = meters;
                 }
                 meters = registry;
             }
         }
         return meters;
+    }
+
+    private void registerInstanceGauges(MeterRegistry meters) {
+        ZapiInstances known = instances;
+        if (known != null) {
+            known.names().forEach(name -> Gauge.builder("zapi.instance.requests.in.flight", known,
+                            all -> all.inFlight(name))
+                    .description("Requests picked for a Z-API instance and not yet done, waits for its rate limit "
+                                 + "and retries included")
+                    .tag("instance", name).register(meters));
+        }
     }
 
     /** Label names in snake_case, and a help text where a meter has none. */

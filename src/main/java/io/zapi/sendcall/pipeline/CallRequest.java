@@ -4,12 +4,14 @@ import com.fasterxml.jackson.annotation.JsonInclude;
 
 /**
  * A validated, normalised call request. {@link #phone} holds digits only; {@link #id} is the caller's own
- * reference (never sent to Z-API); {@link #callAudioUrl} an absolute https URL, or null when the request has none.
+ * reference (never sent to Z-API); {@link #callAudioUrl} an absolute https URL, or null when the request has none;
+ * {@link #instance} the name of the Z-API instance the request asks for, lower-case, or null to let
+ * zapi.instance-selection choose (neither is sent to Z-API).
  */
-public record CallRequest(String phone, int callDuration, String id, String callAudioUrl) {
+public record CallRequest(String phone, int callDuration, String id, String callAudioUrl, String instance) {
 
     public CallRequest(String phone, int callDuration, String id) {
-        this(phone, callDuration, id, null);
+        this(phone, callDuration, id, null, null);
     }
 
     /**

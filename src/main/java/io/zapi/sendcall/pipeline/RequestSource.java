@@ -19,20 +19,25 @@ import io.zapi.sendcall.inbox.RequestRow;
  *                    the body's id; null when none
  * @param recordedAs  this very request (a row of a file as taken, a JMS message): coming again after a crash (a
  *                    resumed file, a redelivery) it keeps its record instead of getting another; null for HTTP
+ * @param transportInstance the Z-API instance the transport named (the Zapi-Instance header, as received), which
+ *                    takes the place of the body's instance; null when none
  */
 public record RequestSource(String channel, String name, Integer index, String key, Object transportId,
-                            String recordedAs) {
+                            String recordedAs, Object transportInstance) {
 
     /** The exchange property holding it. */
     public static final String PROPERTY = "source";
     private static final String IDEMPOTENCY_KEY = "Idempotency-Key";
+    /** The HTTP header that names the Z-API instance of a POST /send-call. */
+    public static final String ZAPI_INSTANCE = "Zapi-Instance";
 
-    /** A POST /send-call: named by its Idempotency-Key when it has one. */
+    /** A POST /send-call: named by its Idempotency-Key when it has one; its instance by a Zapi-Instance header. */
     public static RequestSource http(Exchange exchange) {
         Object idempotencyKey = exchange.getMessage().getHeader(IDEMPOTENCY_KEY);
         String name = idempotencyKey != null ? exchange.getMessage().getHeader(IDEMPOTENCY_KEY, String.class)
                 : exchange.getExchangeId();
-        return new RequestSource("http", name, null, null, idempotencyKey, null);
+        return new RequestSource("http", name, null, null, idempotencyKey, null,
+                exchange.getMessage().getHeader(ZAPI_INSTANCE));
     }
 
     /** One row of an inbox file: named by the file's content and its place in it, and by the file as taken. */
@@ -41,17 +46,17 @@ public record RequestSource(String channel, String name, Integer index, String k
         String drop = exchange.getProperty(CallLedger.DROP, String.class);
         return new RequestSource("file", exchange.getProperty(FileReport.FILE, String.class), index,
                 "file:" + exchange.getProperty("fileHash", String.class) + ":" + index, null,
-                drop != null ? "row:" + drop + ":" + index : null);
+                drop != null ? "row:" + drop + ":" + index : null, null);
     }
 
     /** A JMS message, by its name (see {@link JmsRequestBody}): a redelivery is the same request. */
     public static RequestSource jms(String name) {
-        return new RequestSource("jms", name, null, "jms:" + name, null, "jms:" + name);
+        return new RequestSource("jms", name, null, "jms:" + name, null, "jms:" + name, null);
     }
 
     /** The source of the request on this exchange, or an empty one when no input set it. */
     public static RequestSource of(Exchange exchange) {
         RequestSource source = exchange.getProperty(PROPERTY, RequestSource.class);
-        return source != null ? source : new RequestSource(null, null, null, null, null, null);
+        return source != null ? source : new RequestSource(null, null, null, null, null, null, null);
     }
 }

@@ -6,6 +6,9 @@ import java.net.URI;
 import java.net.URISyntaxException;
 import java.nio.charset.StandardCharsets;
 import java.util.Collection;
+import java.util.Locale;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.regex.Pattern;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
@@ -39,13 +42,16 @@ public class RequestValidator {
     private static final Pattern PRINTABLE_ASCII = Pattern.compile("[\\x20-\\x7E]*");
 
     private final int defaultCallDuration;
+    /** The names of the Z-API instances a request may ask for, lower-case (zapi/ZapiInstances). */
+    private final Set<String> instanceNames;
 
-    public RequestValidator(int defaultCallDuration) {
+    public RequestValidator(int defaultCallDuration, Set<String> instanceNames) {
         if (defaultCallDuration < 1 || defaultCallDuration > MAX_DURATION) {
             throw new StartupException("zapi.default-call-duration must be 1 to " + MAX_DURATION + " seconds, was "
                                        + defaultCallDuration);
         }
         this.defaultCallDuration = defaultCallDuration;
+        this.instanceNames = Set.copyOf(instanceNames);
     }
 
     public CallRequest validate(Exchange exchange) throws InvalidRequestException {
@@ -53,10 +59,13 @@ public class RequestValidator {
         if (!request.isObject()) {
             throw new InvalidRequestException("request must be a JSON object, got " + describe(request));
         }
-        String transportId = transportId(RequestSource.of(exchange).transportId());
+        RequestSource source = RequestSource.of(exchange);
+        String transportId = transportId(source.transportId());
         JsonNode id = transportId != null ? TextNode.valueOf(transportId) : request.get("id");
+        String transportInstance = transportInstance(source.transportInstance());
+        JsonNode instance = transportInstance != null ? TextNode.valueOf(transportInstance) : request.get("instance");
         return new CallRequest(phone(request.get("phone")), callDuration(request.get("callDuration")), id(id),
-                callAudioUrl(request.get("callAudioUrl")));
+                callAudioUrl(request.get("callAudioUrl")), instance(instance));
     }
 
     private static JsonNode parse(Exchange exchange) throws InvalidRequestException {
@@ -132,22 +141,52 @@ public class RequestValidator {
      * carries nothing else faithfully (other bytes arrive as Latin-1, not as what the sender meant).
      */
     private static String transportId(Object given) throws InvalidRequestException {
+        return onceAndAscii("Idempotency-Key", given);
+    }
+
+    /** The Zapi-Instance header, under the same rules as Idempotency-Key. */
+    private static String transportInstance(Object given) throws InvalidRequestException {
+        return onceAndAscii(RequestSource.ZAPI_INSTANCE, given);
+    }
+
+    private static String onceAndAscii(String header, Object given) throws InvalidRequestException {
         Object value = given;
         if (value instanceof Collection<?> values) {
             if (values.size() != 1) {
-                throw new InvalidRequestException("Idempotency-Key must be sent once, got " + values.size() + " of them");
+                throw new InvalidRequestException(header + " must be sent once, got " + values.size() + " of them");
             }
             value = values.iterator().next();
         }
         if (value == null) {
             return null;
         }
-        String id = value.toString();
-        if (!PRINTABLE_ASCII.matcher(id).matches()) {
-            throw new InvalidRequestException("Idempotency-Key must be printable ASCII (space to '~'), got "
-                                              + quote(id));
+        String text = value.toString();
+        if (!PRINTABLE_ASCII.matcher(text).matches()) {
+            throw new InvalidRequestException(header + " must be printable ASCII (space to '~'), got "
+                                              + quote(text));
         }
-        return id;
+        return text;
+    }
+
+    /**
+     * Optional: the name of a Z-API instance the module knows, in any case (records carry it lower-case). Absent,
+     * null or empty (an empty CSV cell) lets zapi.instance-selection choose.
+     */
+    private String instance(JsonNode instance) throws InvalidRequestException {
+        if (instance == null || instance.isNull() || instance.isTextual() && instance.textValue().isEmpty()) {
+            return null;
+        }
+        if (!instance.isTextual()) {
+            throw new InvalidRequestException("instance must be a string (the name of a Z-API instance), got "
+                                              + describe(instance));
+        }
+        String name = instance.textValue().trim().toLowerCase(Locale.ROOT);
+        if (!instanceNames.contains(name)) {
+            throw new InvalidRequestException("instance " + quote(instance.textValue())
+                                              + " is not a Z-API instance of this module; its instances are "
+                                              + String.join(", ", new TreeSet<>(instanceNames)));
+        }
+        return name;
     }
 
     private static String phone(JsonNode phone) throws InvalidRequestException {

@@ -13,6 +13,8 @@ import io.zapi.sendcall.pipeline.RequestSource;
 import io.zapi.sendcall.pipeline.RequestValidator;
 import io.zapi.sendcall.pipeline.Utf8;
 import io.zapi.sendcall.runtime.SecretMasking;
+import io.zapi.sendcall.zapi.ZapiInstance;
+import io.zapi.sendcall.zapi.ZapiInstances;
 
 /**
  * What became of one request: the same record whatever the outcome and the input, written to its outcome's endpoint,
@@ -39,6 +41,9 @@ public record OutcomeRecord(
         @Schema(nullable = true, description = "The send-call body sent to Z-API, {\"phone\", \"callDuration\"}; "
                                                + "for a rejected request, the input as received")
         Object request,
+        @Schema(nullable = true, example = "default", description = "The Z-API instance the call went through (its "
+                + "name: default, or a zapi.instances.<name>), or that the request asked for; null when neither")
+        String instance,
         @Schema(nullable = true, description = "Z-API's HTTP status, null when there was no answer")
         Integer status,
         @Schema(nullable = true, description = "Z-API's body (JSON when it is JSON, else text); on success it "
@@ -99,6 +104,7 @@ public record OutcomeRecord(
         OutcomeRecord record = new OutcomeRecord(VERSION, outcome.label(), correlationId,
                 request != null ? request.id() : null, new Source(source.channel(), source.name(), source.index()),
                 request != null ? request.sendCallBody() : exchange.getProperty(RequestValidator.INPUT),
+                instance(exchange, request),
                 exchange.getProperty(STATUS, Integer.class),
                 response(exchange.getProperty(RESPONSE, String.class)),
                 exchange.getProperty(ERROR, String.class),
@@ -112,6 +118,15 @@ public record OutcomeRecord(
         exchange.getMessage().setHeader(Exchange.FILE_NAME, correlationId + ".json");
         exchange.getMessage().setHeader(Exchange.CONTENT_TYPE, "application/json");
         exchange.setProperty(RECORD_URI, OutcomeUris.of(exchange.getContext(), outcome));
+    }
+
+    /** The name of the instance the call went through, else the one the request asked for; null when neither. */
+    public static String instance(Exchange exchange, CallRequest request) {
+        ZapiInstance picked = exchange.getProperty(ZapiInstances.PROPERTY, ZapiInstance.class);
+        if (picked != null) {
+            return picked.name();
+        }
+        return request != null ? request.instance() : null;
     }
 
     /** This replica's name, as the ledger knows it. */

@@ -8,6 +8,7 @@ import java.nio.file.Path;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Properties;
+import java.util.Set;
 import java.util.stream.Stream;
 
 /**
@@ -33,6 +34,12 @@ public final class EarlySettings {
             // Camel Main reads the file next and says what is wrong with it
         }
         return new EarlySettings(overrides, file);
+    }
+
+    /** The names of the settings set in the overrides, as -D system properties and in the file (not the env's). */
+    public Stream<String> keys() {
+        return Stream.of(overrides.keySet(), System.getProperties().stringPropertyNames(),
+                file.stringPropertyNames()).flatMap(Set::stream);
     }
 
     /** Every value the setting has, wherever it is set, the one that wins first. */

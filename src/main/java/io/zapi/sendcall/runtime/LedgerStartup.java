@@ -6,6 +6,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.SQLException;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -27,6 +28,8 @@ import io.zapi.sendcall.pipeline.CallLedger;
 import io.zapi.sendcall.records.PendingRecords;
 import io.zapi.sendcall.records.Retention;
 import io.zapi.sendcall.zapi.GlobalRateLimit;
+import io.zapi.sendcall.zapi.ZapiInstance;
+import io.zapi.sendcall.zapi.ZapiInstances;
 
 /**
  * The idempotency ledger, opened before any route is built and bound as {@code callLedger}, with the
@@ -148,9 +151,10 @@ final class LedgerStartup {
         }
         LOG.info("Ledger: shared on PostgreSQL {} as node {} (heartbeat every {} ms, node timeout {} ms)", where,
                 nodeId, heartbeatEveryMs(nodeTimeoutMs), nodeTimeoutMs);
-        int rateLimit = Integer.parseInt(Settings.getOr(properties, "zapi.rate-limit", "0"));
+        List<ZapiInstance> instances = context.getRegistry().lookupByNameAndType("zapiInstances", ZapiInstances.class)
+                .all();
         try {
-            context.getRegistry().bind("rateLimit", GlobalRateLimit.onPostgres(pool, rateLimit,
+            context.getRegistry().bind("rateLimit", GlobalRateLimit.onPostgres(pool, instances,
                     () -> context.isStopping() || context.isStopped()));
         } catch (SQLException e) {
             pool.close();
@@ -158,8 +162,11 @@ final class LedgerStartup {
                                        + SecretMasking.mask(e.getMessage()) + "): the role of " + USERNAME
                                        + " needs CREATE on its schema at the first start.");
         }
-        if (rateLimit > 0) {
-            LOG.info("Rate limit: {} calls per second for all replicas sharing {}", rateLimit, where);
+        for (ZapiInstance instance : instances) {
+            if (instance.rateLimit() > 0) {
+                LOG.info("Rate limit of Z-API instance {}: {} calls per second for all replicas sharing {}",
+                        instance.name(), instance.rateLimit(), where);
+            }
         }
         return ledger;
     }

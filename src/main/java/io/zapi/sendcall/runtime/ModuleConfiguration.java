@@ -29,6 +29,7 @@ import io.zapi.sendcall.records.Outcome;
 import io.zapi.sendcall.zapi.RetryAfter;
 import io.zapi.sendcall.zapi.ZapiCall;
 import io.zapi.sendcall.zapi.ZapiHttpClient;
+import io.zapi.sendcall.zapi.ZapiInstances;
 
 /**
  * Binds the module's beans, then puts its start-up pieces together before any route is built: the sandbox
@@ -80,9 +81,20 @@ public class ModuleConfiguration implements CamelConfiguration, CamelContextAwar
     private final String embeddedBrokerUrl = EmbeddedBroker.newInVmUrl();
     private CachingConnectionFactory jmsConnections;
 
+    private ZapiInstances instances;
+
+    /** The Z-API instances and which one a request takes; its settings were checked before (StartupChecks). */
+    @BindToRegistry
+    public synchronized ZapiInstances zapiInstances() {
+        if (instances == null) {
+            instances = ZapiInstances.read(camelContext.getPropertiesComponent());
+        }
+        return instances;
+    }
+
     @BindToRegistry
     public RequestValidator requestValidator() {
-        return new RequestValidator(defaultCallDuration);
+        return new RequestValidator(defaultCallDuration, zapiInstances().names());
     }
 
     @PropertyInject(value = HTTP_API_KEY, defaultValue = "")
@@ -103,21 +115,13 @@ public class ModuleConfiguration implements CamelConfiguration, CamelContextAwar
         return new RetryAfter(maxRetryDelayMs);
     }
 
-    @PropertyInject(value = INSTANCE_ID, defaultValue = "")
-    private String instanceId;
-    @PropertyInject(value = INSTANCE_TOKEN, defaultValue = "")
-    private String instanceToken;
-
-    /** The call-zapi route's request path, made once from the instance and its token. */
     @BindToRegistry
     public ZapiCall zapiCall() {
-        return new ZapiCall(instanceId, instanceToken);
+        return new ZapiCall();
     }
 
     @PropertyInject("zapi.http.response-timeout-ms")
     private long responseTimeoutMs;
-    @PropertyInject("zapi.concurrency")
-    private int concurrency;
 
     /** The module's own meters, in Camel's metrics registry: named by the routes, and timing the HttpClient's calls. */
     private final ZapiMetrics metrics = new ZapiMetrics(() -> camelContext);
@@ -136,7 +140,8 @@ public class ModuleConfiguration implements CamelConfiguration, CamelContextAwar
     /** The call-zapi route's HttpClient: a deadline on the whole answer, no stale pooled connection, no re-sending. */
     @BindToRegistry(destroyMethod = "close")
     public ZapiHttpClient zapiHttpClient() {
-        return new ZapiHttpClient(responseTimeoutMs, concurrency, metrics.callMeter());
+        metrics.nameInstances(zapiInstances());
+        return new ZapiHttpClient(responseTimeoutMs, zapiInstances().all(), metrics.callMeter());
     }
 
     @BindToRegistry

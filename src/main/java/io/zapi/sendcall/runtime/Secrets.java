@@ -1,11 +1,16 @@
 package io.zapi.sendcall.runtime;
 
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 
 import org.apache.camel.spi.PropertiesComponent;
 
+import io.zapi.sendcall.zapi.ZapiInstances;
+
 /**
- * Makes the secrets (the Z-API tokens, the HTTP API key, the shared ledger's password) known to the log masking before anything can log them: once
+ * Makes the secrets (the Z-API tokens, every named instance's too, the HTTP API key, the shared ledger's password)
+ * known to the log masking before anything can log them: once
  * from every source before Camel starts, as Camel logs every property value it resolves at DEBUG, and it resolves
  * ModuleConfiguration's injected settings before any module code runs; once more as Camel resolves them, for a value
  * that only a placeholder in the settings file yields.
@@ -20,14 +25,22 @@ public final class Secrets {
     }
 
     public static void registerFromEverySource(EarlySettings settings) {
-        for (String key : KEYS) {
+        Set<String> instances = ZapiInstances.namesIn(settings.keys(), System.getenv().keySet());
+        for (String key : keys(instances)) {
             settings.everyValue(key).forEach(SecretMasking::register);
         }
     }
 
     public static void registerResolved(PropertiesComponent properties) {
-        for (String key : KEYS) {
+        for (String key : keys(ZapiInstances.namesIn(properties))) {
             SecretMasking.register(Settings.get(properties, key));
         }
+    }
+
+    /** The fixed secrets, and the two tokens of each named Z-API instance. */
+    private static List<String> keys(Set<String> instanceNames) {
+        List<String> keys = new ArrayList<>(KEYS);
+        instanceNames.forEach(name -> keys.addAll(ZapiInstances.secretKeys(name)));
+        return keys;
     }
 }

@@ -9,6 +9,8 @@ import org.apache.camel.CamelContext;
 import org.apache.camel.model.Model;
 import org.apache.camel.spi.PropertiesComponent;
 
+import io.zapi.sendcall.zapi.ZapiInstances;
+
 /**
  * Every check that stops the start-up with one line saying what to do, in the order they run: the project root
  * before Camel Main does anything; the settings before any bean, folder, broker, server or route; the routes once
@@ -76,20 +78,26 @@ public final class StartupChecks {
         }
     }
 
-    /** In sandbox mode its profile provides them. */
+    /**
+     * The default instance's three settings, all or (with named instances) none; then every instance's settings
+     * (ZapiInstances). In sandbox mode its profile provides the default instance's.
+     */
     private static void requireCredentials(PropertiesComponent properties) {
+        List<String> defaults = List.of(ModuleConfiguration.INSTANCE_ID, ModuleConfiguration.INSTANCE_TOKEN,
+                ModuleConfiguration.CLIENT_TOKEN);
         List<String> missing = new ArrayList<>();
-        for (String key : List.of(ModuleConfiguration.INSTANCE_ID, ModuleConfiguration.INSTANCE_TOKEN,
-                ModuleConfiguration.CLIENT_TOKEN)) {
+        for (String key : defaults) {
             if (Settings.get(properties, key) == null) {
                 missing.add(SettingsCheck.name(key));
             }
         }
-        if (!missing.isEmpty()) {
+        boolean namedOnly = missing.size() == defaults.size() && !ZapiInstances.namesIn(properties).isEmpty();
+        if (!missing.isEmpty() && !namedOnly) {
             throw new StartupException("Missing setting" + (missing.size() > 1 ? "s " : " ") + String.join(", ", missing)
                                        + ". Set " + (missing.size() > 1 ? "them" : "it") + " in application.properties, as -D system properties or as "
                                        + "environment variables; or run with -Dzapi.sandbox=true to try the module "
                                        + "against a local Z-API simulator.");
         }
+        ZapiInstances.read(properties);
     }
 }

@@ -3,7 +3,12 @@ package io.zapi.sendcall.zapi;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
 import java.util.function.BooleanSupplier;
 
 import javax.sql.DataSource;
@@ -11,17 +16,19 @@ import javax.sql.DataSource;
 import io.github.bucket4j.BucketConfiguration;
 import io.github.bucket4j.distributed.BucketProxy;
 import io.github.bucket4j.postgresql.Bucket4jPostgreSQL;
+import org.apache.camel.Exchange;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import io.zapi.sendcall.runtime.SecretMasking;
 
 /**
- * zapi.rate-limit for all replicas that share a PostgreSQL ledger: one token bucket (Bucket4j) kept in a row of that
- * database, read and written under SELECT … FOR UPDATE. The call-zapi route asks {@link #acquire()} before each call
- * (retries too) when {@link #isShared()}; a lone process keeps Camel's throttle.
+ * Each instance's rate limit (zapi.rate-limit, or zapi.instances.<name>.rate-limit) for all replicas that share a
+ * PostgreSQL ledger: one token bucket (Bucket4j) per instance, kept in a row of that database, read and written under
+ * SELECT … FOR UPDATE. The call-zapi route asks {@link #acquire} before each call (retries too) when
+ * {@link #isShared()}; a lone process keeps Camel's throttle, one per instance.
  * <p>
- * The bucket holds one token and gets one back every period / N (greedy refill): calls are released one at a time,
+ * A bucket holds one token and gets one back every period / N (greedy refill): calls are released one at a time,
  * spaced at least that far apart whichever replica makes them. A bucket of N tokens refilled N per second would let
  * up to 2N through in one sliding second after an idle spell (the full bucket, then its refill). The period is one
  * second plus {@link #MARGIN}, so that N+1 calls span more than a second even when the first one took a little longer
@@ -42,19 +49,18 @@ public final class GlobalRateLimit {
     private static final long RETRY_MAX_MS = 5_000;
     private static final Logger LOG = LoggerFactory.getLogger(GlobalRateLimit.class);
 
-    private final int callsPerSecond;
-    private final BucketProxy bucket;
+    /** By instance name: the instances with a rate limit. */
+    private final Map<String, BucketProxy> buckets;
     private final BooleanSupplier stopping;
 
-    private GlobalRateLimit(int callsPerSecond, BucketProxy bucket, BooleanSupplier stopping) {
-        this.callsPerSecond = callsPerSecond;
-        this.bucket = bucket;
+    private GlobalRateLimit(Map<String, BucketProxy> buckets, BooleanSupplier stopping) {
+        this.buckets = buckets;
         this.stopping = stopping;
     }
 
-    /** No shared bucket: a lone process (Camel's throttle does zapi.rate-limit), or no limit at all. */
+    /** No shared bucket: a lone process (Camel's throttle does the rate limits), or no limit at all. */
     public static GlobalRateLimit notShared() {
-        return new GlobalRateLimit(0, null, () -> false);
+        return new GlobalRateLimit(Map.of(), () -> false);
     }
 
     /**
@@ -62,20 +68,33 @@ public final class GlobalRateLimit {
      *
      * @param stopping true once the module stops: a call still waiting for the database then gives up
      */
-    public static GlobalRateLimit onPostgres(DataSource database, int callsPerSecond, BooleanSupplier stopping)
-            throws SQLException {
-        if (callsPerSecond <= 0) {
-            return notShared();
+    public static GlobalRateLimit onPostgres(DataSource database, List<ZapiInstance> instances,
+                                             BooleanSupplier stopping) throws SQLException {
+        Map<String, BucketProxy> buckets = new HashMap<>();
+        for (ZapiInstance instance : instances) {
+            if (instance.rateLimit() > 0) {
+                BucketProxy bucket = bucketOf(database, instance);
+                createTableAndBucket(database, bucket);
+                buckets.put(instance.name(), bucket);
+            }
         }
+        return new GlobalRateLimit(Map.copyOf(buckets), stopping);
+    }
+
+    /**
+     * The bucket of a Z-API instance at its rate, in the row keyed by both: the instance by its Z-API id, so that
+     * replicas naming it differently still share its pace; the rate, so that replicas given different rates (a
+     * rolling change) never rewrite each other's bucket; each paces at its own setting until all have the same.
+     */
+    private static BucketProxy bucketOf(DataSource database, ZapiInstance instance) {
+        int callsPerSecond = instance.rateLimit();
         BucketConfiguration configuration = BucketConfiguration.builder()
                 .addLimit(limit -> limit.capacity(1).refillGreedy(callsPerSecond, Duration.ofSeconds(1).plus(MARGIN)))
                 .build();
-        // one row per rate: replicas given different zapi.rate-limit values (a rolling change) never rewrite each
-        // other's bucket; each paces at its own setting until all have the same
-        BucketProxy bucket = Bucket4jPostgreSQL.selectForUpdateBasedBuilder(database).table(TABLE).build()
-                .builder().build((long) callsPerSecond, () -> configuration);
-        createTableAndBucket(database, bucket);
-        return new GlobalRateLimit(callsPerSecond, bucket, stopping);
+        long key = UUID.nameUUIDFromBytes((instance.instanceId() + "\n" + callsPerSecond)
+                .getBytes(StandardCharsets.UTF_8)).getMostSignificantBits();
+        return Bucket4jPostgreSQL.selectForUpdateBasedBuilder(database).table(TABLE).build()
+                .builder().build(key, () -> configuration);
     }
 
     private static void createTableAndBucket(DataSource database, BucketProxy bucket) throws SQLException {
@@ -93,17 +112,20 @@ public final class GlobalRateLimit {
         }
     }
 
-    /** True when calls go through {@link #acquire()}: zapi.rate-limit is set and the ledger is on PostgreSQL. */
+    /** True when calls go through {@link #acquire}: an instance has a rate limit and the ledger is on PostgreSQL. */
     public boolean isShared() {
-        return bucket != null;
+        return !buckets.isEmpty();
     }
 
-    public int callsPerSecond() {
-        return callsPerSecond;
-    }
-
-    /** Returns when this call may go to Z-API: its turn among all replicas' calls. */
-    public void acquire() throws InterruptedException {
+    /**
+     * Returns when this call may go to Z-API: its turn among all replicas' calls through its instance (property
+     * {@link ZapiInstances#PROPERTY}); at once when that instance has no rate limit.
+     */
+    public void acquire(Exchange exchange) throws InterruptedException {
+        BucketProxy bucket = buckets.get(exchange.getProperty(ZapiInstances.PROPERTY, ZapiInstance.class).name());
+        if (bucket == null) {
+            return;
+        }
         long retryMs = RETRY_FIRST_MS;
         while (true) {
             try {

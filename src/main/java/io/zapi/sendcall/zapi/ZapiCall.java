@@ -8,27 +8,31 @@ import io.zapi.sendcall.pipeline.Json;
 import io.zapi.sendcall.records.OutcomeRecord;
 import io.zapi.sendcall.runtime.SecretMasking;
 
-/** What the call-zapi route needs beyond what YAML says well: the request path, and whether a 200 is Z-API's. */
+/**
+ * What the call-zapi route needs beyond what YAML says well: the request's instance (its URL, path and Client-Token),
+ * and whether a 200 is Z-API's.
+ */
 public final class ZapiCall {
 
     /** How much of an answer without a zaapId the reason quotes; the record keeps the whole answer. */
     static final int QUOTED_ANSWER_CHARS = 200;
 
-    private final String sendCallPath;
-
-    /** The path is made once, at start-up, not for every call. */
-    public ZapiCall(String instanceId, String instanceToken) {
-        this.sendCallPath = "/instances/" + SecretMasking.pathSegment(instanceId) + "/token/"
-                            + SecretMasking.pathSegment(instanceToken) + "/send-call";
+    /** The base URL of the request's instance (property {@link ZapiInstances#PROPERTY}), for the CamelHttpUri header. */
+    public static String baseUrl(Exchange exchange) {
+        return instance(exchange).baseUrl();
     }
 
-    /**
-     * {@code /instances/{id}/token/{token}/send-call}, the id and the token each percent-encoded as one path segment:
-     * a space, a slash or a {@code ?} in either stays inside it, and the token has one encoded form, which
-     * {@link SecretMasking} knows.
-     */
-    public String sendCallPath() {
-        return sendCallPath;
+    /** The send-call path of the request's instance, with its id and token: see {@link ZapiInstance#sendCallPath}. */
+    public static String sendCallPath(Exchange exchange) {
+        return instance(exchange).sendCallPath();
+    }
+
+    public static String clientToken(Exchange exchange) {
+        return instance(exchange).clientToken();
+    }
+
+    private static ZapiInstance instance(Exchange exchange) {
+        return exchange.getProperty(ZapiInstances.PROPERTY, ZapiInstance.class);
     }
 
     /** Whether Z-API's answer (property zapiResponse) is a JSON object with a zaapId that is a non-blank string. */

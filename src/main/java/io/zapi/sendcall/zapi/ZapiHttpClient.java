@@ -2,6 +2,7 @@ package io.zapi.sendcall.zapi;
 
 import java.io.IOException;
 import java.net.SocketTimeoutException;
+import java.util.List;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
@@ -52,9 +53,10 @@ public class ZapiHttpClient implements HttpClientConfigurer, AutoCloseable {
     private final ExecChainHandler callMeter;
     private final ScheduledThreadPoolExecutor deadlines;
 
-    public ZapiHttpClient(long responseTimeoutMs, int maxConnections, ExecChainHandler callMeter) {
+    /** Connections for every instance's calls at once (its concurrency each), all on one host or not. */
+    public ZapiHttpClient(long responseTimeoutMs, List<ZapiInstance> instances, ExecChainHandler callMeter) {
         this.responseTimeoutMs = responseTimeoutMs;
-        this.maxConnections = maxConnections;
+        this.maxConnections = instances.stream().mapToInt(ZapiInstance::concurrency).sum();
         this.callMeter = callMeter;
         this.deadlines = new ScheduledThreadPoolExecutor(1, runnable -> {
             Thread thread = new Thread(runnable, "zapi-answer-deadline");

@@ -1,5 +1,7 @@
 package io.zapi.sendcall.zapi;
 
+import java.net.URI;
+
 import io.zapi.sendcall.runtime.SecretMasking;
 
 /**
@@ -24,6 +26,15 @@ public record ZapiInstance(String name, String instanceId, String instanceToken,
     public String sendCallPath() {
         return "/instances/" + SecretMasking.pathSegment(instanceId) + "/token/"
                + SecretMasking.pathSegment(instanceToken) + "/send-call";
+    }
+
+    /** The whole path of its send-call requests, as the HttpClient sends it: the base URL's own path, if any, first. */
+    public String requestPath() {
+        String basePath = baseUrl == null ? "" : URI.create(baseUrl.trim()).getRawPath();
+        if (basePath == null) {
+            basePath = "";
+        }
+        return (basePath.endsWith("/") ? basePath.substring(0, basePath.length() - 1) : basePath) + sendCallPath();
     }
 
     /** Its name only: a record's toString would print the tokens. */

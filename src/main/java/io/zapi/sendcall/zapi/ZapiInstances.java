@@ -15,6 +15,14 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
+import org.apache.camel.Exchange;
+import org.apache.camel.spi.PropertiesComponent;
+import org.apache.camel.support.SynchronizationAdapter;
+
+import io.zapi.sendcall.pipeline.CallRequest;
+import io.zapi.sendcall.records.OutcomeRecord;
+
+import io.zapi.sendcall.runtime.Settings;
 import io.zapi.sendcall.runtime.StartupException;
 
 /**
@@ -27,12 +35,14 @@ public final class ZapiInstances {
 
     public static final String PREFIX = "zapi.instances.";
     public static final String SELECTION = "zapi.instance-selection";
+    /** Exchange property: the {@link ZapiInstance} the request's call goes through, once picked. */
+    public static final String PROPERTY = "zapiInstance";
     /** The settings of a named instance, after {@code zapi.instances.<name>.}; the first three are required. */
     static final List<String> FIELDS = List.of("instance-id", "instance-token", "client-token", "base-url",
             "rate-limit", "concurrency");
     /** A name is also a part of an environment variable's name, and a label value: lower case, digits, '_'. */
     private static final Pattern NAME = Pattern.compile("[a-z0-9_]{1,40}");
-    private static final Pattern PROPERTY = Pattern.compile(Pattern.quote(PREFIX) + "([^.]+)\\.(.+)");
+    private static final Pattern SETTING_KEY = Pattern.compile(Pattern.quote(PREFIX) + "([^.]+)\\.(.+)");
     private static final Pattern ENV = Pattern.compile("ZAPI_INSTANCES_(.+)_(INSTANCE_ID|INSTANCE_TOKEN|CLIENT_TOKEN"
                                                        + "|BASE_URL|RATE_LIMIT|CONCURRENCY)");
 
@@ -60,7 +70,7 @@ public final class ZapiInstances {
      */
     public static Set<String> namesIn(Stream<String> settingKeys, Set<String> environmentNames) {
         Set<String> names = new TreeSet<>();
-        settingKeys.map(PROPERTY::matcher).filter(Matcher::matches).filter(m -> FIELDS.contains(m.group(2)))
+        settingKeys.map(SETTING_KEY::matcher).filter(Matcher::matches).filter(m -> FIELDS.contains(m.group(2)))
                 .forEach(m -> names.add(m.group(1)));
         environmentNames.stream().map(ENV::matcher).filter(Matcher::matches)
                 .forEach(m -> names.add(m.group(1).toLowerCase(Locale.ROOT)));
@@ -137,6 +147,26 @@ public final class ZapiInstances {
         return new ZapiInstances(instances, selection);
     }
 
+    /** The settings of a named instance that hold secrets: its two tokens. */
+    public static List<String> secretKeys(String name) {
+        return List.of(PREFIX + name + ".instance-token", PREFIX + name + ".client-token");
+    }
+
+    /**
+     * The instances of the module's settings as Camel resolves them: the settings file, -D system properties,
+     * environment variables ({@code ZAPI_INSTANCES_<NAME>_<FIELD>}) and the module's overrides.
+     */
+    public static ZapiInstances read(PropertiesComponent properties) {
+        return read(namesIn(properties), key -> Settings.get(properties, key));
+    }
+
+    /** The names of the instances the module's settings define, as Camel resolves them: see {@link #read}. */
+    public static Set<String> namesIn(PropertiesComponent properties) {
+        Set<String> keys = new TreeSet<>(properties.loadProperties().stringPropertyNames());
+        keys.addAll(System.getProperties().stringPropertyNames());
+        return namesIn(keys.stream(), System.getenv().keySet());
+    }
+
     private static int number(Function<String, String> setting, String key, int fallback, int min, int max,
                               List<String> problems) {
         String value = setting.apply(key);
@@ -177,6 +207,22 @@ public final class ZapiInstances {
                 : selection == Selection.DEFAULT ? byName.get(ZapiInstance.DEFAULT) : leastBusy();
         inFlight.get(chosen.name()).incrementAndGet();
         return chosen;
+    }
+
+    /**
+     * The pipeline's pick (routes/send-call.camel.yaml, place-call): the instance of the exchange's request, in flight
+     * until the exchange is done, whichever way it ends.
+     */
+    public ZapiInstance pickFor(Exchange exchange) {
+        CallRequest request = exchange.getProperty(OutcomeRecord.CALL_REQUEST, CallRequest.class);
+        ZapiInstance instance = pick(request != null ? request.instance() : null);
+        exchange.getExchangeExtension().addOnCompletion(new SynchronizationAdapter() {
+            @Override
+            public void onDone(Exchange done) {
+                release(instance);
+            }
+        });
+        return instance;
     }
 
     public void release(ZapiInstance instance) {
