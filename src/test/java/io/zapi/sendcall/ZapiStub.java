@@ -30,8 +30,18 @@ final class ZapiStub implements AutoCloseable {
             "Connection", "User-Agent", "Accept-Encoding");
 
     private final WireMockServer server = new WireMockServer(options().bindAddress("127.0.0.1").dynamicPort());
+    private final String sendCallPath;
+    private final String clientToken;
 
+    /** Z-API for the test instance of {@link RunningModule}. */
     ZapiStub() {
+        this(RunningModule.INSTANCE_ID, RunningModule.INSTANCE_TOKEN, RunningModule.CLIENT_TOKEN);
+    }
+
+    /** Z-API for an instance of its own: answers send-call at its path with its Client-Token only. */
+    ZapiStub(String instanceId, String instanceToken, String clientToken) {
+        this.sendCallPath = "/instances/" + instanceId + "/token/" + instanceToken + "/send-call";
+        this.clientToken = clientToken;
         server.start();
         reset();
     }
@@ -50,8 +60,8 @@ final class ZapiStub implements AutoCloseable {
     void reset() {
         server.resetAll();
         server.stubFor(any(anyUrl()).atPriority(10).willReturn(aResponse().withStatus(404)));
-        server.stubFor(post(urlEqualTo(RunningModule.SEND_CALL_PATH)).atPriority(5)
-                .withHeader("Client-Token", equalTo(RunningModule.CLIENT_TOKEN))
+        server.stubFor(post(urlEqualTo(sendCallPath)).atPriority(5)
+                .withHeader("Client-Token", equalTo(clientToken))
                 .withHeader("Content-Type", equalTo("application/json"))
                 .willReturn(okJson("{\"zaapId\":\"" + ZAAP_ID + "\",\"messageId\":\"" + MESSAGE_ID + "\",\"id\":\""
                                    + MESSAGE_ID + "\"}")));
@@ -82,7 +92,7 @@ final class ZapiStub implements AutoCloseable {
 
     /** Answers the given response to requests for this phone. */
     void answer(String phone, ResponseDefinitionBuilder response) {
-        server.stubFor(post(urlEqualTo(RunningModule.SEND_CALL_PATH)).atPriority(1)
+        server.stubFor(post(urlEqualTo(sendCallPath)).atPriority(1)
                 .withRequestBody(equalToJson("{\"phone\":\"" + phone + "\"}", true, true))
                 .willReturn(response));
     }
@@ -91,7 +101,7 @@ final class ZapiStub implements AutoCloseable {
     void answerInTurn(String phone, ResponseDefinitionBuilder... responses) {
         String scenario = "turns-" + phone;
         for (int i = 0; i < responses.length; i++) {
-            var stub = post(urlEqualTo(RunningModule.SEND_CALL_PATH)).atPriority(1)
+            var stub = post(urlEqualTo(sendCallPath)).atPriority(1)
                     .withRequestBody(equalToJson("{\"phone\":\"" + phone + "\"}", true, true))
                     .inScenario(scenario)
                     .whenScenarioStateIs(i == 0 ? com.github.tomakehurst.wiremock.stubbing.Scenario.STARTED : "turn-" + i);

@@ -27,7 +27,7 @@ import io.zapi.sendcall.inbox.InboxClaims;
 import io.zapi.sendcall.pipeline.CallLedger;
 import io.zapi.sendcall.records.PendingRecords;
 import io.zapi.sendcall.records.Retention;
-import io.zapi.sendcall.zapi.GlobalRateLimit;
+import io.zapi.sendcall.zapi.RateLimits;
 import io.zapi.sendcall.zapi.ZapiInstance;
 import io.zapi.sendcall.zapi.ZapiInstances;
 
@@ -59,8 +59,8 @@ final class LedgerStartup {
                 : null;
         context.getRegistry().bind("callLedger", ledger);
         if (context.getRegistry().lookupByName("rateLimit") == null) {
-            // a lone process: zapi.rate-limit is Camel's throttle in routes/call-zapi.camel.yaml
-            context.getRegistry().bind("rateLimit", GlobalRateLimit.notShared());
+            // a lone process: the rate limits are its own
+            context.getRegistry().bind("rateLimit", RateLimits.inProcess(instances(context)));
         }
         // the inbox's read lock: on a shared ledger, one replica at a time reads a file of a shared inbox
         context.getRegistry().bind("inboxClaims", new InboxClaims(ledger));
@@ -151,10 +151,9 @@ final class LedgerStartup {
         }
         LOG.info("Ledger: shared on PostgreSQL {} as node {} (heartbeat every {} ms, node timeout {} ms)", where,
                 nodeId, heartbeatEveryMs(nodeTimeoutMs), nodeTimeoutMs);
-        List<ZapiInstance> instances = context.getRegistry().lookupByNameAndType("zapiInstances", ZapiInstances.class)
-                .all();
+        List<ZapiInstance> instances = instances(context);
         try {
-            context.getRegistry().bind("rateLimit", GlobalRateLimit.onPostgres(pool, instances,
+            context.getRegistry().bind("rateLimit", RateLimits.onPostgres(pool, instances,
                     () -> context.isStopping() || context.isStopped()));
         } catch (SQLException e) {
             pool.close();
@@ -169,6 +168,10 @@ final class LedgerStartup {
             }
         }
         return ledger;
+    }
+
+    private static List<ZapiInstance> instances(CamelContext context) {
+        return context.getRegistry().lookupByNameAndType("zapiInstances", ZapiInstances.class).all();
     }
 
     /** A third of the node timeout: two heartbeats may be lost before the others take this replica for gone. */

@@ -26,6 +26,7 @@ import io.zapi.sendcall.observe.ZapiMetrics;
 import io.zapi.sendcall.pipeline.PipelineResult;
 import io.zapi.sendcall.pipeline.RequestValidator;
 import io.zapi.sendcall.records.Outcome;
+import io.zapi.sendcall.zapi.RateLimits;
 import io.zapi.sendcall.zapi.RetryAfter;
 import io.zapi.sendcall.zapi.ZapiCall;
 import io.zapi.sendcall.zapi.ZapiHttpClient;
@@ -141,7 +142,9 @@ public class ModuleConfiguration implements CamelConfiguration, CamelContextAwar
     @BindToRegistry(destroyMethod = "close")
     public ZapiHttpClient zapiHttpClient() {
         metrics.nameInstances(zapiInstances());
-        return new ZapiHttpClient(responseTimeoutMs, zapiInstances().all(), metrics.callMeter());
+        // the rate limits are made with the ledger (LedgerStartup), before any route makes its HttpClient
+        return new ZapiHttpClient(responseTimeoutMs, zapiInstances().all(), metrics.callMeter(),
+                () -> camelContext.getRegistry().lookupByNameAndType("rateLimit", RateLimits.class));
     }
 
     @BindToRegistry

@@ -3,6 +3,7 @@ package io.zapi.sendcall.zapi;
 import java.io.IOException;
 import java.net.SocketTimeoutException;
 import java.util.List;
+import java.util.function.Supplier;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
@@ -49,13 +50,19 @@ public class ZapiHttpClient implements HttpClientConfigurer, AutoCloseable {
     private static final String CALL_METER = "zapi-call-meter";
 
     private final long responseTimeoutMs;
+    /** Where each call waits for its instance's rate limit: first, before it is timed or connected. */
+    private static final String RATE_LIMIT = "zapi-rate-limit";
+
     private final int maxConnections;
     private final ExecChainHandler callMeter;
+    private final Supplier<RateLimits> rateLimits;
     private final ScheduledThreadPoolExecutor deadlines;
 
     /** Connections for every instance's calls at once (its concurrency each), all on one host or not. */
-    public ZapiHttpClient(long responseTimeoutMs, List<ZapiInstance> instances, ExecChainHandler callMeter) {
+    public ZapiHttpClient(long responseTimeoutMs, List<ZapiInstance> instances, ExecChainHandler callMeter,
+                          Supplier<RateLimits> rateLimits) {
         this.responseTimeoutMs = responseTimeoutMs;
+        this.rateLimits = rateLimits;
         this.maxConnections = instances.stream().mapToInt(ZapiInstance::concurrency).sum();
         this.callMeter = callMeter;
         this.deadlines = new ScheduledThreadPoolExecutor(1, runnable -> {
@@ -78,6 +85,7 @@ public class ZapiHttpClient implements HttpClientConfigurer, AutoCloseable {
                 .build());
         builder.disableAutomaticRetries();
         builder.addExecInterceptorFirst(CALL_METER, callMeter);
+        builder.addExecInterceptorFirst(RATE_LIMIT, rateLimits.get()::pace);
         if (responseTimeoutMs > 0) {
             builder.addExecInterceptorAfter(ChainElement.CONNECT.name(), DEADLINE,
                     new AnswerDeadline(responseTimeoutMs, deadlines));
