@@ -15,7 +15,7 @@ public final class Secrets {
     /** Public for the tests that keep every secret out of logs and of the deployment's plain settings. */
     public static final List<String> KEYS = List.of(ModuleConfiguration.INSTANCE_TOKEN,
             ModuleConfiguration.CLIENT_TOKEN, ModuleConfiguration.HTTP_API_KEY, LedgerStartup.PASSWORD,
-            io.zapi.sendcall.events.WebhookToken.SETTING, "camel.ssl.keystore-password");
+            io.zapi.sendcall.events.WebhookToken.SETTING, HttpTls.KEYSTORE_PASSWORD);
 
     private Secrets() {
     }
