@@ -85,10 +85,14 @@ public class CallEvents {
             throw new BadWebhookBodyException("momment must be a time in epoch milliseconds");
         }
         long moment = momment.canConvertToLong() ? momment.asLong() : System.currentTimeMillis();
-        String instance = instanceNamed(post.path("instanceId").asText(null));
+        String zapiInstanceId = post.path("instanceId").asText(null);
+        String instance = instanceNamed(zapiInstanceId);
         if (instance == null) {
+            // as sent, but on one line and short: the value is the poster's
+            String shown = zapiInstanceId == null ? null : zapiInstanceId.replaceAll("[^A-Za-z0-9_.-]", "?");
             LOG.warn("A call event of instance {} came to the webhook, which this module does not use: ignored. Set "
-                     + "the webhook only on instances of this module.", post.path("instanceId").asText(null));
+                     + "the webhook only on instances of this module.", shown == null || shown.length() <= 64 ? shown
+                    : shown.substring(0, 64) + "...");
             return;
         }
         CallLedger ledger = ledger(exchange.getContext());
