@@ -213,6 +213,26 @@ class CallEventsTest {
     }
 
     @Test
+    void anEventPostedAgainAfterARestartIsNotRecordedAgain(@TempDir Path otherDataDir) throws Exception {
+        String callId = callId();
+        String body = event("5511970000009", "CALL_MISSED_VOICE", callId, System.currentTimeMillis());
+        Path record = otherDataDir.resolve("outbox/events").resolve(callId + "-CALL_MISSED_VOICE.json");
+        try (RunningModule first = RunningModule.start(zapi.baseUrl(), otherDataDir,
+                Map.of("zapi.webhook.token", TOKEN))) {
+            assertThat(postEvent(first, TOKEN, body).statusCode()).isEqualTo(200);
+            await().atMost(Duration.ofSeconds(30)).until(() -> Files.exists(record));
+        }
+        // the record has been taken away by its consumer: the ledger, not the file, says the event was seen
+        Files.delete(record);
+        try (RunningModule again = RunningModule.start(zapi.baseUrl(), otherDataDir,
+                Map.of("zapi.webhook.token", TOKEN))) {
+            assertThat(postEvent(again, TOKEN, body).statusCode()).isEqualTo(200);
+            assertThat(record).doesNotExist();
+            assertThat(MetricsScrape.of(again).sum("zapi_call_events_total", Map.of("event", "missed"))).isZero();
+        }
+    }
+
+    @Test
     void aTooShortTokenStopsTheStartUp(@TempDir Path otherDataDir) {
         assertThatThrownBy(() -> RunningModule.start(zapi.baseUrl(), otherDataDir,
                 Map.of("zapi.webhook.token", "short-token")))
