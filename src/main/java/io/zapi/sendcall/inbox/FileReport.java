@@ -185,6 +185,14 @@ public class FileReport implements AggregationStrategy {
      * hidden temporary name first ("." + name): that one must fit a file name too.
      */
     private static String reportName(Exchange exchange) {
+        return reportNameOf(exchange);
+    }
+
+    /** The report's name for an exchange of the file or of one of its rows; null for a request of no inbox file. */
+    public static String reportNameOf(Exchange exchange) {
+        if (exchange.getProperty(KEPT_PREFIX) == null || exchange.getProperty(FILE) == null) {
+            return null;
+        }
         return exchange.getProperty(KEPT_PREFIX, String.class) + "-"
                + RequestFiles.fit(exchange.getProperty(FILE, String.class), RequestFiles.MAX_NAME_BYTES
                                   - RequestFiles.KEPT_PREFIX_BYTES - ".json".length() - 1) + ".json";

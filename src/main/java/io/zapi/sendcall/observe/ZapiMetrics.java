@@ -145,6 +145,15 @@ public class ZapiMetrics implements StartupListener {
         return name != null ? name : NO_INSTANCE;
     }
 
+    /** A call event from Z-API's webhook was recorded (once per callId and notification): answered or missed. */
+    public void countCallEvent(String event, String instance) {
+        Counter.builder("zapi.call.events")
+                .description("Call events from Z-API's webhook recorded, by event (answered, missed) and instance")
+                .tag("event", event)
+                .tag("instance", instance == null ? OTHER : instance)
+                .register(registry()).increment();
+    }
+
     /** A row (request) was read from an inbox file. */
     public void countRowRead() {
         Counter.builder("zapi.inbox.rows.read").description("Requests read from inbox files")

@@ -33,6 +33,7 @@ import org.springframework.transaction.CannotCreateTransactionException;
 import org.springframework.transaction.TransactionException;
 import org.springframework.transaction.support.TransactionTemplate;
 
+import io.zapi.sendcall.inbox.FileReport;
 import io.zapi.sendcall.records.Outcome;
 import io.zapi.sendcall.records.OutcomeRecord;
 import io.zapi.sendcall.records.PendingRecords;
@@ -97,7 +98,16 @@ public class CallLedger implements IdempotentRepository {
             "CREATE TABLE IF NOT EXISTS pending_records (correlation_id TEXT PRIMARY KEY, uri TEXT NOT NULL, "
             + "file_name TEXT, body TEXT NOT NULL, reason TEXT, parked_at TEXT NOT NULL)",
             // one row, rewritten by the health check: a commit that fails while the database cannot be written
-            "CREATE TABLE IF NOT EXISTS write_checks (id INTEGER PRIMARY KEY, checked_at TEXT NOT NULL)");
+            "CREATE TABLE IF NOT EXISTS write_checks (id INTEGER PRIMARY KEY, checked_at TEXT NOT NULL)",
+            // call events (io.zapi.sendcall.events): each success, for the callOf of the events that follow it (in
+            // epoch milliseconds, compared with the event's moment), and each event once by callId and notification
+            "CREATE TABLE IF NOT EXISTS call_successes (correlation_id TEXT PRIMARY KEY, phone TEXT NOT NULL, "
+            + "instance TEXT NOT NULL, succeeded_at BIGINT NOT NULL, file TEXT, report TEXT)",
+            "CREATE INDEX IF NOT EXISTS call_successes_by_phone ON call_successes (phone, instance, succeeded_at)",
+            "CREATE TABLE IF NOT EXISTS call_events (call_id TEXT NOT NULL, notification TEXT NOT NULL, "
+            + "event TEXT NOT NULL, phone TEXT, instance TEXT, moment BIGINT, call_of TEXT, received_at TEXT NOT NULL, "
+            + "PRIMARY KEY (call_id, notification))",
+            "CREATE INDEX IF NOT EXISTS call_events_by_call ON call_events (call_of)");
     /** Shared ledger only: each replica's heartbeat, by the database's clock, so that no two clocks are compared. */
     private static final String NODES = "CREATE TABLE IF NOT EXISTS nodes (node_id TEXT PRIMARY KEY, "
                                         + "heartbeat TIMESTAMPTZ NOT NULL, started_at TIMESTAMPTZ NOT NULL)";
@@ -539,7 +549,9 @@ public class CallLedger implements IdempotentRepository {
         String key = exchange.getProperty(KEY, String.class);
         boolean claimed = key != null && exchange.getProperty(CLAIMED, false, Boolean.class);
         String source = RequestSource.of(exchange).recordedAs();
-        if (!claimed && source == null) {
+        CallRequest request = exchange.getProperty(OutcomeRecord.CALL_REQUEST, CallRequest.class);
+        boolean placed = Outcome.SUCCESS.label().equals(outcome) && request != null;
+        if (!claimed && source == null && !placed) {
             return;
         }
         String finishedAt = Timestamps.now();
@@ -554,11 +566,81 @@ public class CallLedger implements IdempotentRepository {
                     jdbc.update("INSERT INTO recorded_sources (source, outcome, recorded_at) VALUES (?, ?, ?) "
                                 + "ON CONFLICT DO NOTHING", source, outcome, finishedAt);
                 }
+                if (placed) {
+                    // what a call event from Z-API's webhook is correlated with (its callOf), and the file it came from
+                    jdbc.update("INSERT INTO call_successes (correlation_id, phone, instance, succeeded_at, file, "
+                                + "report) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                            exchange.getProperty(OutcomeRecord.CORRELATION_ID, String.class), request.phone(),
+                            instanceOf(exchange), System.currentTimeMillis(),
+                            exchange.getProperty(FileReport.FILE, String.class), FileReport.reportNameOf(exchange));
+                }
             });
         } catch (DataAccessException | TransactionException | IllegalStateException e) {
             LOG.warn("The ledger could not mark correlationId={} done (its record is written): {}",
                     exchange.getProperty(OutcomeRecord.CORRELATION_ID),
                     NestedExceptionUtils.getMostSpecificCause(e).getMessage());
+        }
+    }
+
+    /**
+     * The name of the Z-API instance the request's call was placed on: "default", the one instance of
+     * zapi.instance-id, until requests can name theirs (the one place to change then).
+     */
+    static String instanceOf(Exchange exchange) {
+        return "default";
+    }
+
+    /** A success a call event is correlated with: its record's correlationId, and the file's report, if any. */
+    public record Success(String correlationId, String file, String report) {
+    }
+
+    /**
+     * The latest success for this phone on this instance whose time is within [from, to] (epoch milliseconds), or
+     * null: any replica's, as they share the ledger.
+     */
+    public Success latestSuccess(String phone, String instance, long from, long to) {
+        lockIfSerial();
+        try {
+            List<Success> found = jdbc.query("SELECT correlation_id, file, report FROM call_successes WHERE phone = ? "
+                                             + "AND instance = ? AND succeeded_at BETWEEN ? AND ? "
+                                             + "ORDER BY succeeded_at DESC LIMIT 1",
+                    (row, i) -> new Success(row.getString(1), row.getString(2), row.getString(3)), phone, instance,
+                    from, to);
+            return found.isEmpty() ? null : found.get(0);
+        } finally {
+            unlockIfSerial();
+        }
+    }
+
+    /**
+     * Notes a call event, once per callId and notification across restarts and replicas: true when this is the first
+     * time (one atomic insert-if-absent), false when it was noted before.
+     */
+    public boolean noteEvent(String callId, String notification, String event, String phone, String instance,
+                             long moment, String callOf) {
+        lockIfSerial();
+        try {
+            return jdbc.update("INSERT INTO call_events (call_id, notification, event, phone, instance, moment, call_of, "
+                               + "received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING", callId,
+                    notification, event, phone, instance, moment, callOf, Timestamps.now()) == 1;
+        } finally {
+            unlockIfSerial();
+        }
+    }
+
+    /** How many events of each kind ({@code answered}, {@code missed}) the calls of a file's report have had. */
+    public Map<String, Integer> eventCountsOfReport(String report) {
+        lockIfSerial();
+        try {
+            Map<String, Integer> counts = new java.util.TreeMap<>();
+            jdbc.query("SELECT e.event, COUNT(*) FROM call_events e JOIN call_successes s ON e.call_of = "
+                       + "s.correlation_id WHERE s.report = ? GROUP BY e.event",
+                    row -> {
+                        counts.put(row.getString(1), row.getInt(2));
+                    }, report);
+            return counts;
+        } finally {
+            unlockIfSerial();
         }
     }
 
@@ -773,6 +855,9 @@ public class CallLedger implements IdempotentRepository {
                                       + "inbox_files f WHERE f.kept_in IS NULL AND substr(recorded_sources.source, 1, "
                                       + "length('row:' || f.taken_at || '|' || f.name || ':')) = "
                                       + "'row:' || f.taken_at || '|' || f.name || ':')", before);
+            // phone numbers of placed calls and of call events are personal data too
+            jdbc.update("DELETE FROM call_successes WHERE succeeded_at < ?", cutoff.toEpochMilli());
+            jdbc.update("DELETE FROM call_events WHERE received_at < ?", before);
             return new Purged(keys, files + sources);
         } finally {
             unlockIfSerial();

@@ -15,6 +15,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.jms.connection.CachingConnectionFactory;
 
+import io.zapi.sendcall.events.CallEvents;
+import io.zapi.sendcall.events.WebhookToken;
 import io.zapi.sendcall.http.HttpApiKey;
 import io.zapi.sendcall.http.HttpServerConnections;
 import io.zapi.sendcall.http.HttpServerErrors;
@@ -104,6 +106,23 @@ public class ModuleConfiguration implements CamelConfiguration, CamelContextAwar
     @BindToRegistry
     public HttpApiKey httpApiKey() {
         return new HttpApiKey(httpApiKey);
+    }
+
+    @PropertyInject(value = WebhookToken.SETTING, defaultValue = "")
+    private String webhookToken;
+
+    /** The call events webhook's token (routes/call-events.camel.yaml): unset, the webhook is off. */
+    @BindToRegistry
+    public WebhookToken webhookToken() {
+        return new WebhookToken(webhookToken);
+    }
+
+    @PropertyInject(value = "zapi.webhook.correlation-window-seconds", defaultValue = "600")
+    private long correlationWindowSeconds;
+
+    @BindToRegistry
+    public CallEvents callEvents() {
+        return new CallEvents(instanceId, correlationWindowSeconds);
     }
 
     @BindToRegistry

@@ -19,7 +19,8 @@ public final class Secrets {
 
     /** Public for the tests that keep every secret out of logs and of the deployment's plain settings. */
     public static final List<String> KEYS = List.of(ModuleConfiguration.INSTANCE_TOKEN,
-            ModuleConfiguration.CLIENT_TOKEN, ModuleConfiguration.HTTP_API_KEY, LedgerStartup.PASSWORD);
+            ModuleConfiguration.CLIENT_TOKEN, ModuleConfiguration.HTTP_API_KEY, LedgerStartup.PASSWORD,
+            io.zapi.sendcall.events.WebhookToken.SETTING, HttpTls.KEYSTORE_PASSWORD);
 
     private Secrets() {
     }

@@ -60,10 +60,11 @@ final class SettingsCheck {
             new Range(MANAGEMENT_PORT, 1, 65535),
             new Range("zapi.retention.days", 0, 36_500),
             new Range("zapi.retention.interval-ms", 1, 30 * 24 * HOUR_MS),
-            new Range(LedgerStartup.NODE_TIMEOUT_MS, 300, HOUR_MS));
+            new Range(LedgerStartup.NODE_TIMEOUT_MS, 300, HOUR_MS),
+            new Range("zapi.webhook.correlation-window-seconds", 1, 86_400));
 
     static final List<String> SWITCHES = List.of(ModuleConfiguration.SANDBOX, "zapi.resend-interrupted",
-            ModuleConfiguration.SERVER_ENABLED, HTTP_ALLOW_ANONYMOUS, JMS_ALLOW_ANONYMOUS);
+            ModuleConfiguration.SERVER_ENABLED, HTTP_ALLOW_ANONYMOUS, JMS_ALLOW_ANONYMOUS, HttpTls.ENABLED);
 
     private SettingsCheck() {
     }

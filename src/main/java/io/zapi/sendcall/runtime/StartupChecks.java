@@ -41,6 +41,7 @@ public final class StartupChecks {
         SettingsCheck.requireHttpPortFree(properties);
         SettingsCheck.requireManagementPortFree(properties);
         requireCredentials(properties);
+        HttpTls.check(properties);
         FolderSettings.check(properties);
     }
 
