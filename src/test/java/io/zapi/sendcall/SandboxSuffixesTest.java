@@ -1,6 +1,7 @@
 package io.zapi.sendcall;
 
 import java.io.ByteArrayOutputStream;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashMap;
@@ -8,6 +9,8 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 
 import ch.qos.logback.classic.Level;
@@ -174,6 +177,29 @@ class SandboxSuffixesTest {
             assertThat(own.context().resolvePropertyPlaceholders("{{zapi.webhook.token}}")).isEqualTo(ownToken);
             assertThat(own.context().resolvePropertyPlaceholders("{{zapi.sandbox.webhook-url}}"))
                     .isEqualTo("http://127.0.0.1:" + apiPort + "/webhooks/z-api/" + ownToken);
+        }
+    }
+
+    /** The README's every-outcome command, run as written beside the module: one record of each outcome. */
+    @Test
+    void theReadmesEveryOutcomeCommandShowsEachOutcome(@TempDir Path readmeData, @TempDir Path workDir)
+            throws Exception {
+        Matcher command = Pattern.compile("\\n(t=\\$\\(date .*? > data/inbox/every-outcome\\.jsonl)\\n")
+                .matcher(Files.readString(Path.of("README.md")));
+        assertThat(command.find()).as("the README's every-outcome command").isTrue();
+        Files.createSymbolicLink(workDir.resolve("data"), readmeData);
+        Map<String, String> settings = new HashMap<>(FAST);
+        settings.put("zapi.sandbox.webhook-url", "");
+        try (RunningModule readme = RunningModule.startSandbox(readmeData, settings)) {
+            Process drop = new ProcessBuilder("bash", "-c", command.group(1)).directory(workDir.toFile())
+                    .redirectErrorStream(true).start();
+            assertThat(drop.waitFor()).as(new String(drop.getInputStream().readAllBytes())).isZero();
+
+            Map<String, String> outcomes = readme.awaitRecords("every-outcome.jsonl", 7).stream().collect(
+                    Collectors.toMap(r -> r.path("id").asText().split("-")[1], r -> r.path("outcome").asText()));
+            assertThat(outcomes).isEqualTo(Map.of("5511900000405", "error-405", "5511900000415", "error-415",
+                    "5511900000429", "success", "5511900000503", "failed", "5511900000408", "failed",
+                    "5511900000000", "success", "5511999999999", "success"));
         }
     }
 
