@@ -29,6 +29,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.slf4j.LoggerFactory;
 
 import io.zapi.sendcall.pipeline.Json;
+import io.zapi.sendcall.runtime.StartupException;
 
 import static com.github.tomakehurst.wiremock.client.WireMock.aResponse;
 import static com.github.tomakehurst.wiremock.client.WireMock.anyUrl;
@@ -38,6 +39,7 @@ import static com.github.tomakehurst.wiremock.client.WireMock.postRequestedFor;
 import static com.github.tomakehurst.wiremock.client.WireMock.urlPathMatching;
 import static com.github.tomakehurst.wiremock.core.WireMockConfiguration.options;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 /**
@@ -178,6 +180,15 @@ class SandboxSuffixesTest {
             assertThat(own.context().resolvePropertyPlaceholders("{{zapi.sandbox.webhook-url}}"))
                     .isEqualTo("http://127.0.0.1:" + apiPort + "/webhooks/z-api/" + ownToken);
         }
+    }
+
+    /** A webhook address that is not one is refused at start in one line naming the setting, not at the first call. */
+    @Test
+    void aWebhookUrlThatIsNotOneIsRefusedAtStart(@TempDir Path badData) {
+        assertThatThrownBy(() -> RunningModule.startSandbox(badData, Map.of("zapi.sandbox.webhook-url", "127.0.0.1:8080 hooks")))
+                .rootCause().isInstanceOf(StartupException.class)
+                .hasMessageContaining("zapi.sandbox.webhook-url (env ZAPI_SANDBOX_WEBHOOK_URL)")
+                .hasMessageContaining("127.0.0.1:8080 hooks");
     }
 
     /** The README's every-outcome command, run as written beside the module: one record of each outcome. */

@@ -1,6 +1,7 @@
 package io.zapi.sendcall.runtime;
 
 import java.net.URI;
+import java.net.URISyntaxException;
 import java.security.SecureRandom;
 import java.util.HexFormat;
 
@@ -80,7 +81,7 @@ public final class SandboxMode {
         }
         String webhookUrl = Settings.get(properties, WEBHOOK_URL);
         SandboxCallEvents events = webhookUrl == null ? null
-                : new SandboxCallEvents(URI.create(webhookUrl), Settings.get(properties, ModuleConfiguration.INSTANCE_ID));
+                : new SandboxCallEvents(webhookUri(webhookUrl), Settings.get(properties, ModuleConfiguration.INSTANCE_ID));
         ZapiSandbox sandbox = ZapiSandbox.start(Integer.parseInt(Settings.getOr(properties,
                         ModuleConfiguration.SANDBOX_PORT, "0")),
                 Settings.get(properties, ModuleConfiguration.INSTANCE_ID),
@@ -104,6 +105,21 @@ public final class SandboxMode {
             LOG.warn("Its call events are posted to the module's webhook at {}.", events.target());
         }
         LOG.warn("*****************************************************************************");
+    }
+
+    /** The events' address, refused at start unless it is an http(s) one; masked, as it may hold the token. */
+    private static URI webhookUri(String url) {
+        try {
+            URI uri = new URI(url);
+            if (("http".equals(uri.getScheme()) || "https".equals(uri.getScheme())) && uri.getHost() != null) {
+                return uri;
+            }
+        } catch (URISyntaxException notAnAddress) {
+            // refused below
+        }
+        throw new StartupException(SettingsCheck.name(WEBHOOK_URL) + " must be an http:// or https:// address, was \""
+                                   + SecretMasking.mask(url) + "\": set it to where the sandbox's call events should "
+                                   + "go, or leave it empty for none.");
     }
 
     /** {@code {{sandbox:base-url}}}: where the running simulator listens. */
