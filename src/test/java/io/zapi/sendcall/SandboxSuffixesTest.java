@@ -69,7 +69,8 @@ class SandboxSuffixesTest {
         everyLoggerAtDebugThroughTheConfiguredLayout();
         webhook = new WireMockServer(options().bindAddress("127.0.0.1").dynamicPort());
         webhook.start();
-        webhook.stubFor(post(urlPathMatching("/webhooks/z-api/.*")).atPriority(5).willReturn(aResponse().withStatus(200)));
+        webhook.stubFor(post(urlPathMatching("/webhooks/z-api/.*")).atPriority(5)
+                .willReturn(aResponse().withStatus(200)));
         webhook.stubFor(post(urlPathMatching("/webhooks/z-api/.*")).atPriority(1)
                 .withRequestBody(equalToJson("{\"phone\":\"" + REFUSED + "\"}", true, true))
                 .willReturn(aResponse().withStatus(500)));
@@ -185,7 +186,8 @@ class SandboxSuffixesTest {
     /** A webhook address that is not one is refused at start in one line naming the setting, not at the first call. */
     @Test
     void aWebhookUrlThatIsNotOneIsRefusedAtStart(@TempDir Path badData) {
-        assertThatThrownBy(() -> RunningModule.startSandbox(badData, Map.of("zapi.sandbox.webhook-url", "127.0.0.1:8080 hooks")))
+        Map<String, String> notAnAddress = Map.of("zapi.sandbox.webhook-url", "127.0.0.1:8080 hooks");
+        assertThatThrownBy(() -> RunningModule.startSandbox(badData, notAnAddress))
                 .rootCause().isInstanceOf(StartupException.class)
                 .hasMessageContaining("zapi.sandbox.webhook-url (env ZAPI_SANDBOX_WEBHOOK_URL)")
                 .hasMessageContaining("127.0.0.1:8080 hooks");

@@ -81,7 +81,8 @@ public final class SandboxMode {
         }
         String webhookUrl = Settings.get(properties, WEBHOOK_URL);
         SandboxCallEvents events = webhookUrl == null ? null
-                : new SandboxCallEvents(webhookUri(webhookUrl), Settings.get(properties, ModuleConfiguration.INSTANCE_ID));
+                : new SandboxCallEvents(webhookUri(webhookUrl),
+                        Settings.get(properties, ModuleConfiguration.INSTANCE_ID));
         ZapiSandbox sandbox = ZapiSandbox.start(Integer.parseInt(Settings.getOr(properties,
                         ModuleConfiguration.SANDBOX_PORT, "0")),
                 Settings.get(properties, ModuleConfiguration.INSTANCE_ID),
@@ -100,9 +101,10 @@ public final class SandboxMode {
         LOG.warn("*****************************************************************************");
         LOG.warn("SANDBOX MODE (zapi.sandbox=true): NO REAL CALL IS PLACED.");
         LOG.warn("Requests go to a Z-API simulator at {}, not to Z-API.", sandbox.baseUrl());
-        LOG.warn("Phones ending in 0405, 0415, 0429, 0503, 0408 or 0000 show the other outcomes (README: Every outcome and event in the sandbox).");
+        LOG.warn("Phones ending in 0405, 0415, 0429, 0503, 0408 or 0000 show the other outcomes");
+        LOG.warn("(README: Every outcome and event in the sandbox).");
         if (events != null) {
-            LOG.warn("Its call events are posted to the module's webhook at {}.", events.target());
+            LOG.warn("The simulator's call events are posted to {} (zapi.sandbox.webhook-url).", events.target());
         }
         LOG.warn("*****************************************************************************");
     }
