@@ -76,11 +76,18 @@ final class RunningModule implements AutoCloseable {
 
     /** Starts the module in sandbox mode, with no Z-API settings at all. */
     static RunningModule startSandbox(Path dataDir) {
-        Main main = ZapiSendCall.newMain(Map.of("zapi.sandbox", "true", "zapi.data-dir", dataDir.toString(),
-                "zapi.inbox.poll-delay-ms", "100", "zapi.inbox.settle-ms", "100",
+        return startSandbox(dataDir, Map.of());
+    }
+
+    /** Starts the module in sandbox mode, with no Z-API settings at all; extra settings override the defaults. */
+    static RunningModule startSandbox(Path dataDir, Map<String, String> settings) {
+        Map<String, String> overrides = new HashMap<>(Map.of("zapi.sandbox", "true",
+                "zapi.data-dir", dataDir.toString(), "zapi.inbox.poll-delay-ms", "100", "zapi.inbox.settle-ms", "100",
                 "camel.server.port", String.valueOf(freePort()),
                 "camel.management.port", String.valueOf(freePort()),
                 "zapi.jms.embedded-port", String.valueOf(freePort())));
+        overrides.putAll(settings);
+        Main main = ZapiSendCall.newMain(overrides);
         try {
             main.start();
         } catch (Exception e) {

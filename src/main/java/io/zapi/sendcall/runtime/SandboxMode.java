@@ -1,5 +1,10 @@
 package io.zapi.sendcall.runtime;
 
+import java.net.URI;
+import java.net.URISyntaxException;
+import java.security.SecureRandom;
+import java.util.HexFormat;
+
 import org.apache.camel.CamelContext;
 import org.apache.camel.main.Main;
 import org.apache.camel.spi.PropertiesComponent;
@@ -7,6 +12,7 @@ import org.apache.camel.spi.PropertiesFunction;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import io.zapi.sendcall.zapi.SandboxCallEvents;
 import io.zapi.sendcall.zapi.ZapiSandbox;
 
 /**
@@ -19,6 +25,10 @@ public final class SandboxMode {
 
     static final String PROFILE = "sandbox";
     static final String CAMEL_PROFILE = "camel.main.profile";
+    /** The module's webhook token (a secret): generated in sandbox mode unless the user set one. */
+    static final String WEBHOOK_TOKEN = "zapi.webhook.token";
+    /** Where the simulator posts its call events; the profile points it at the module's own webhook. */
+    static final String WEBHOOK_URL = "zapi.sandbox.webhook-url";
 
     private static final Logger LOG = LoggerFactory.getLogger(SandboxMode.class);
 
@@ -37,7 +47,24 @@ public final class SandboxMode {
         // Camel Main itself looks for camel.main.profile in -D and env only; this also covers application.properties
         if (sandbox || PROFILE.equals(profile)) {
             main.configure().setProfile(PROFILE);
+            generateWebhookTokenUnlessSet(main, settings);
         }
+    }
+
+    /**
+     * So that the simulator's call events reach the module's webhook with no setting: a random token, known to this
+     * run only, unless the user set one (-D, env, application.properties). Masked like the other secrets before
+     * anything can log it; an override, so that every reader of the setting sees the same value.
+     */
+    private static void generateWebhookTokenUnlessSet(Main main, EarlySettings settings) {
+        if (settings.get(WEBHOOK_TOKEN) != null) {
+            return;
+        }
+        byte[] random = new byte[16];
+        new SecureRandom().nextBytes(random);
+        String token = HexFormat.of().formatHex(random);
+        SecretMasking.register(token);
+        main.addOverrideProperty(WEBHOOK_TOKEN, token);
     }
 
     /**
@@ -52,11 +79,16 @@ public final class SandboxMode {
             properties.addPropertiesFunction(new BaseUrl(null));
             return;
         }
+        String webhookUrl = Settings.get(properties, WEBHOOK_URL);
+        SandboxCallEvents events = webhookUrl == null ? null
+                : new SandboxCallEvents(webhookUri(webhookUrl),
+                        Settings.get(properties, ModuleConfiguration.INSTANCE_ID));
         ZapiSandbox sandbox = ZapiSandbox.start(Integer.parseInt(Settings.getOr(properties,
                         ModuleConfiguration.SANDBOX_PORT, "0")),
                 Settings.get(properties, ModuleConfiguration.INSTANCE_ID),
                 Settings.get(properties, ModuleConfiguration.INSTANCE_TOKEN),
-                Settings.get(properties, ModuleConfiguration.CLIENT_TOKEN));
+                Settings.get(properties, ModuleConfiguration.CLIENT_TOKEN),
+                Long.parseLong(Settings.getOr(properties, "zapi.http.response-timeout-ms", "30000")), events);
         context.addService(sandbox, true, true);
         properties.addPropertiesFunction(new BaseUrl(sandbox));
         String baseUrl = Settings.get(properties, ModuleConfiguration.BASE_URL);
@@ -69,7 +101,27 @@ public final class SandboxMode {
         LOG.warn("*****************************************************************************");
         LOG.warn("SANDBOX MODE (zapi.sandbox=true): NO REAL CALL IS PLACED.");
         LOG.warn("Requests go to a Z-API simulator at {}, not to Z-API.", sandbox.baseUrl());
+        LOG.warn("Phones ending in 0405, 0415, 0429, 0503, 0408 or 0000 show the other outcomes");
+        LOG.warn("(README: Every outcome and event in the sandbox).");
+        if (events != null) {
+            LOG.warn("The simulator's call events are posted to {} (zapi.sandbox.webhook-url).", events.target());
+        }
         LOG.warn("*****************************************************************************");
+    }
+
+    /** The events' address, refused at start unless it is an http(s) one; masked, as it may hold the token. */
+    private static URI webhookUri(String url) {
+        try {
+            URI uri = new URI(url);
+            if (("http".equals(uri.getScheme()) || "https".equals(uri.getScheme())) && uri.getHost() != null) {
+                return uri;
+            }
+        } catch (URISyntaxException notAnAddress) {
+            // refused below
+        }
+        throw new StartupException(SettingsCheck.name(WEBHOOK_URL) + " must be an http:// or https:// address, was \""
+                                   + SecretMasking.mask(url) + "\": set it to where the sandbox's call events should "
+                                   + "go, or leave it empty for none.");
     }
 
     /** {@code {{sandbox:base-url}}}: where the running simulator listens. */

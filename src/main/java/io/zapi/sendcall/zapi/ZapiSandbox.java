@@ -8,6 +8,10 @@ import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;
 import java.util.HexFormat;
 import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.sun.net.httpserver.HttpExchange;
@@ -19,27 +23,67 @@ import io.zapi.sendcall.pipeline.Json;
 /**
  * A Z-API stand-in on loopback for {@code zapi.sandbox=true}: it answers send-call as Z-API's document says (POST
  * only, else 405; JSON only, else 415; the right Client-Token; 200 with zaapId, messageId and id) and places no call.
+ * So that a newcomer sees every outcome with no account, the called phone's last four digits choose another answer
+ * (the README's table, "Every outcome and event in the sandbox"); after each call it placed, it posts Z-API's call
+ * event to the module's webhook ({@link SandboxCallEvents}).
  */
 public final class ZapiSandbox implements Service {
 
+    /** 405 Method Not Allowed, as Z-API answers a call it refuses to place. */
+    static final String METHOD_NOT_ALLOWED = "0405";
+    /** 415 Unsupported Media Type. */
+    static final String UNSUPPORTED_MEDIA_TYPE = "0415";
+    /** 429 (Retry-After: 1), then 200 to the next call of the same phone, and so on in turn: one retry, success. */
+    static final String TOO_MANY_REQUESTS_ONCE = "0429";
+    /** 503 to every call: the module retries up to zapi.retry.max-attempts, then records {@code failed}. */
+    static final String SERVICE_UNAVAILABLE = "0503";
+    /**
+     * The call is placed, but the 200 comes a second after zapi.http.response-timeout-ms: the module records
+     * {@code failed} ("may have been placed"), and the event shows that the call was placed all the same.
+     */
+    static final String SLOW_ANSWER = "0408";
+    /** 200, and the event says the call was missed ({@code CALL_MISSED_VOICE}). */
+    static final String MISSED = "0000";
+
     private static final SecureRandom RANDOM = new SecureRandom();
     private final HttpServer server;
+    private final ExecutorService answering;
     private final String path;
     private final String clientToken;
+    private final long slowAnswerMs;
+    private final SandboxCallEvents events;
+    /** The phones ending in {@link #TOO_MANY_REQUESTS_ONCE} whose last answer was 429. */
+    private final Set<String> refusedOnce = ConcurrentHashMap.newKeySet();
 
-    private ZapiSandbox(HttpServer server, String instanceId, String instanceToken, String clientToken) {
+    private ZapiSandbox(HttpServer server, ExecutorService answering, String instanceId, String instanceToken,
+                        String clientToken, long slowAnswerMs, SandboxCallEvents events) {
         this.server = server;
+        this.answering = answering;
         this.path = "/instances/" + instanceId + "/token/" + instanceToken + "/send-call";
         this.clientToken = clientToken;
+        this.slowAnswerMs = slowAnswerMs;
+        this.events = events;
     }
 
-    public static ZapiSandbox start(int port, String instanceId, String instanceToken, String clientToken)
-            throws IOException {
+    /**
+     * @param responseTimeoutMs the module's zapi.http.response-timeout-ms: the slow answer comes a second later
+     * @param events            where the call events go; null posts none
+     */
+    public static ZapiSandbox start(int port, String instanceId, String instanceToken, String clientToken,
+                                    long responseTimeoutMs, SandboxCallEvents events) throws IOException {
         // without TCP_NODELAY the JDK server's separate header and body writes meet the client's delayed ACK:
         // 40 ms per call
         System.setProperty("sun.net.httpserver.nodelay", "true");
         HttpServer server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 0);
-        ZapiSandbox sandbox = new ZapiSandbox(server, instanceId, instanceToken, clientToken);
+        // a thread per call in flight: the slow answer must not hold up the others (the default is one thread)
+        ExecutorService answering = Executors.newCachedThreadPool(runnable -> {
+            Thread thread = new Thread(runnable, "zapi-sandbox");
+            thread.setDaemon(true);
+            return thread;
+        });
+        server.setExecutor(answering);
+        ZapiSandbox sandbox = new ZapiSandbox(server, answering, instanceId, instanceToken, clientToken,
+                responseTimeoutMs + 1000, events);
         server.createContext("/", sandbox::handle);
         server.start();
         return sandbox;
@@ -52,6 +96,7 @@ public final class ZapiSandbox implements Service {
     private void handle(HttpExchange http) throws IOException {
         try (http; InputStream body = http.getRequestBody()) {
             byte[] bytes = body.readNBytes(65536);
+            String phone = phoneOf(bytes);
             if (!http.getRequestURI().getPath().equals(path)) {
                 answer(http, 404, Map.of("error", "NOT_FOUND", "message", "unknown instance, token or method"));
             } else if (!"POST".equals(http.getRequestMethod())) {
@@ -60,25 +105,67 @@ public final class ZapiSandbox implements Service {
                 answer(http, 415, Map.of("error", "UNSUPPORTED_MEDIA_TYPE", "message", "send application/json"));
             } else if (!clientToken.equals(http.getRequestHeaders().getFirst("Client-Token"))) {
                 answer(http, 403, Map.of("error", "FORBIDDEN", "message", "wrong or missing Client-Token"));
-            } else if (!hasPhone(bytes)) {
+            } else if (phone == null) {
                 answer(http, 400, Map.of("error", "BAD_REQUEST", "message", "phone is required"));
             } else {
-                String messageId = hex(10);
-                answer(http, 200, Map.of("zaapId", hex(16), "messageId", messageId, "id", messageId));
+                answerBySuffix(http, phone);
             }
         }
+    }
+
+    /** A well-formed call: the phone's last four digits choose the answer, 200 for every other phone. */
+    private void answerBySuffix(HttpExchange http, String phone) throws IOException {
+        String suffix = phone.substring(Math.max(0, phone.length() - 4));
+        switch (suffix) {
+            case METHOD_NOT_ALLOWED -> answer(http, 405, Map.of("error", "METHOD_NOT_ALLOWED",
+                    "message", "sandbox: a phone ending in " + METHOD_NOT_ALLOWED + " is answered 405"));
+            case UNSUPPORTED_MEDIA_TYPE -> answer(http, 415, Map.of("error", "UNSUPPORTED_MEDIA_TYPE",
+                    "message", "sandbox: a phone ending in " + UNSUPPORTED_MEDIA_TYPE + " is answered 415"));
+            case SERVICE_UNAVAILABLE -> answer(http, 503, Map.of("error", "SERVICE_UNAVAILABLE",
+                    "message", "sandbox: a phone ending in " + SERVICE_UNAVAILABLE + " is answered 503, always"));
+            case TOO_MANY_REQUESTS_ONCE -> {
+                // in turn per phone: the module's retry of this call gets the 200
+                if (refusedOnce.add(phone)) {
+                    http.getResponseHeaders().set("Retry-After", "1");
+                    answer(http, 429, Map.of("error", "TOO_MANY_REQUESTS", "message", "sandbox: a phone ending in "
+                            + TOO_MANY_REQUESTS_ONCE + " is answered 429, then 200 to the next call"));
+                } else {
+                    refusedOnce.remove(phone);
+                    placeCall(http, phone);
+                }
+            }
+            default -> placeCall(http, phone);
+        }
+    }
+
+    /** The call is placed: its event follows, whether or not the module still waits for the answer. */
+    private void placeCall(HttpExchange http, String phone) throws IOException {
+        if (events != null) {
+            events.callPlaced(phone, phone.endsWith(MISSED) ? SandboxCallEvents.MISSED : SandboxCallEvents.ANSWERED);
+        }
+        if (phone.endsWith(SLOW_ANSWER)) {
+            try {
+                Thread.sleep(slowAnswerMs);
+            } catch (InterruptedException stopping) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
+        String messageId = hex(10);
+        answer(http, 200, Map.of("zaapId", hex(16), "messageId", messageId, "id", messageId));
     }
 
     private static boolean isJson(String contentType) {
         return contentType != null && contentType.toLowerCase().startsWith("application/json");
     }
 
-    private static boolean hasPhone(byte[] body) {
+    /** The body's phone, or null when the body is not JSON or has none. */
+    private static String phoneOf(byte[] body) {
         try {
             JsonNode json = Json.MAPPER.readTree(body);
-            return json != null && json.path("phone").isTextual();
+            return json != null && json.path("phone").isTextual() ? json.path("phone").asText() : null;
         } catch (IOException e) {
-            return false;
+            return null;
         }
     }
 
@@ -89,7 +176,7 @@ public final class ZapiSandbox implements Service {
         http.getResponseBody().write(bytes);
     }
 
-    private static String hex(int bytes) {
+    static String hex(int bytes) {
         byte[] random = new byte[bytes];
         RANDOM.nextBytes(random);
         return HexFormat.of().withUpperCase().formatHex(random);
@@ -103,5 +190,9 @@ public final class ZapiSandbox implements Service {
     @Override
     public void stop() {
         server.stop(0);
+        answering.shutdownNow();
+        if (events != null) {
+            events.stop();
+        }
     }
 }
