@@ -19,6 +19,7 @@ import io.zapi.sendcall.http.HttpApiKey;
 import io.zapi.sendcall.http.HttpServerConnections;
 import io.zapi.sendcall.http.HttpServerErrors;
 import io.zapi.sendcall.inbox.FileReport;
+import io.zapi.sendcall.inbox.NumberPrecheck;
 import io.zapi.sendcall.inbox.RequestFiles;
 import io.zapi.sendcall.jms.EmbeddedBroker;
 import io.zapi.sendcall.observe.HealthChecks;
@@ -96,6 +97,17 @@ public class ModuleConfiguration implements CamelConfiguration, CamelContextAwar
     @BindToRegistry
     public RequestFiles requestFiles() {
         return new RequestFiles(() -> camelContext != null && camelContext.isStopping());
+    }
+
+    @PropertyInject(value = "zapi.precheck", defaultValue = "false")
+    private boolean precheck;
+    @PropertyInject(value = "zapi.precheck.batch-size", defaultValue = "1000")
+    private int precheckBatchSize;
+
+    /** Splits an inbox file's rows, checked with phone-exists-batch a batch ahead when zapi.precheck=true. */
+    @BindToRegistry
+    public NumberPrecheck numberPrecheck() {
+        return new NumberPrecheck(precheck, precheckBatchSize, new RequestValidator(defaultCallDuration));
     }
 
     @BindToRegistry

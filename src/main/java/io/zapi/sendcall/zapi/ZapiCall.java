@@ -15,11 +15,22 @@ public final class ZapiCall {
     static final int QUOTED_ANSWER_CHARS = 200;
 
     private final String sendCallPath;
+    private final String phoneExistsBatchPath;
 
     /** The path is made once, at start-up, not for every call. */
     public ZapiCall(String instanceId, String instanceToken) {
-        this.sendCallPath = "/instances/" + SecretMasking.pathSegment(instanceId) + "/token/"
-                            + SecretMasking.pathSegment(instanceToken) + "/send-call";
+        String instancePath = "/instances/" + SecretMasking.pathSegment(instanceId) + "/token/"
+                              + SecretMasking.pathSegment(instanceToken);
+        this.sendCallPath = instancePath + "/send-call";
+        this.phoneExistsBatchPath = instancePath + "/phone-exists-batch";
+    }
+
+    /**
+     * {@code /instances/{id}/token/{token}/phone-exists-batch}, made as {@link #sendCallPath()}: the number pre-check
+     * (routes/precheck-numbers.camel.yaml). The instance is the one of send-call, "default", for now.
+     */
+    public String phoneExistsBatchPath() {
+        return phoneExistsBatchPath;
     }
 
     /**
