@@ -232,6 +232,64 @@ class PrecheckTest {
         }
     }
 
+    /**
+     * A file interrupted by a stop and resumed: its rows recorded before (a call placed, a number found not on
+     * WhatsApp) are not checked again, and every row ends in exactly one record.
+     */
+    @Test
+    void aResumedFileChecksOnlyTheRowsNotRecordedBefore(@TempDir Path resumeData) {
+        List<String> phones = List.of("5511966666001", "5511966666002", "5511966666003", "5511966666004",
+                "5511966666005", "5511966666006", "5511966666007", "5511966666008");
+        try (ZapiStub slow = new ZapiStub()) {
+            // each call takes a while, one at a time: the module is stopped with the file part read
+            slow.stubFor(post(urlEqualTo(RunningModule.SEND_CALL_PATH)).atPriority(2)
+                    .willReturn(okJson("{\"zaapId\":\"z\",\"messageId\":\"m\",\"id\":\"m\"}").withFixedDelay(400)));
+            // the first number is not on WhatsApp; of the others the answer says nothing (so they are called)
+            slow.stubFor(post(urlEqualTo(BATCH_PATH)).atPriority(1)
+                    .withRequestBody(com.github.tomakehurst.wiremock.client.WireMock.containing(phones.get(0)))
+                    .willReturn(okJson("[{\"exists\":false,\"inputPhone\":\"" + phones.get(0) + "\"}]")));
+            slow.stubFor(post(urlEqualTo(BATCH_PATH)).atPriority(2).willReturn(okJson("[]")));
+            Map<String, String> settings = Map.of("zapi.precheck", "true", "zapi.precheck.batch-size", "2",
+                    "zapi.concurrency", "1");
+            StringBuilder file = new StringBuilder();
+            phones.forEach(phone -> file.append("{\"phone\": \"").append(phone).append("\"}\n"));
+
+            List<JsonNode> before;
+            try (RunningModule first = RunningModule.start(slow.baseUrl(), resumeData, settings)) {
+                first.drop("resume.jsonl", file.toString());
+                await().atMost(Duration.ofSeconds(30)).until(() -> first.recordsOf("resume.jsonl").size() >= 2);
+            }
+            // the file was interrupted: it stays in the inbox with the records of the rows done so far
+            before = RunningModule.recordFiles(resumeData.resolve("outbox")).stream().map(RunningModule::read).toList();
+            assertThat(before).hasSizeBetween(2, phones.size() - 1);
+            assertThat(before).anySatisfy(record -> assertThat(record.path("precheck").asText())
+                    .isEqualTo("not on WhatsApp"));
+            slow.resetRequests();
+
+            try (RunningModule second = RunningModule.start(slow.baseUrl(), resumeData, settings)) {
+                List<JsonNode> records = second.awaitRecords("resume.jsonl", phones.size());
+                assertThat(records).extracting(r -> r.path("source").path("index").asInt())
+                        .containsExactlyInAnyOrder(1, 2, 3, 4, 5, 6, 7, 8);
+                List<String> checkedAgain = slow.allRequests().stream()
+                        .filter(r -> r.getUrl().endsWith("/phone-exists-batch"))
+                        .map(LoggedRequest::getBodyAsString).toList();
+                for (JsonNode record : before) {
+                    String phone = phones.get(record.path("source").path("index").asInt() - 1);
+                    assertThat(checkedAgain).as("checked again: " + phone).noneMatch(body -> body.contains(phone));
+                }
+                assertThat(checkedAgain).isNotEmpty();
+            }
+            for (String phone : phones.subList(1, phones.size())) {
+                assertThat(slow.requestsFor(phone).size() + countIn(before, phone)).as(phone).isEqualTo(1);
+            }
+        }
+    }
+
+    private static int countIn(List<JsonNode> records, String phone) {
+        return (int) records.stream().filter(r -> phone.equals(r.path("request").path("phone").asText())
+                                                  && r.path("attempts").asInt() > 0).count();
+    }
+
     @Test
     void theRecordsPrecheckFieldIsJson() throws Exception {
         // the field is part of every record, null when no check was made
