@@ -198,7 +198,14 @@ public class NumberPrecheck {
         if (current == null) {
             synchronized (this) {
                 if (template == null) {
-                    template = context.createProducerTemplate();
+                    ProducerTemplate created = context.createProducerTemplate();
+                    // stopped with the context, as the services Camel makes itself
+                    try {
+                        context.addService(created, true, false);
+                    } catch (Exception e) {
+                        throw new IllegalStateException("the pre-check's producer could not be registered", e);
+                    }
+                    template = created;
                 }
                 current = template;
             }
