@@ -20,6 +20,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.slf4j.LoggerFactory;
 
 import io.zapi.sendcall.pipeline.Json;
+import io.zapi.sendcall.runtime.StartupException;
 
 import static com.github.tomakehurst.wiremock.client.WireMock.aResponse;
 import static com.github.tomakehurst.wiremock.client.WireMock.equalTo;
@@ -28,6 +29,7 @@ import static com.github.tomakehurst.wiremock.client.WireMock.okJson;
 import static com.github.tomakehurst.wiremock.client.WireMock.post;
 import static com.github.tomakehurst.wiremock.client.WireMock.urlEqualTo;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 /**
@@ -288,6 +290,25 @@ class PrecheckTest {
     private static int countIn(List<JsonNode> records, String phone) {
         return (int) records.stream().filter(r -> phone.equals(r.path("request").path("phone").asText())
                                                   && r.path("attempts").asInt() > 0).count();
+    }
+
+    /** Over Z-API's 50,000 (or under 1), or a switch that is not true/false: refused at start-up, naming the setting. */
+    @Test
+    void itsSettingsAreRangeChecked(@TempDir Path refusedData) {
+        Map<String, String> wrong = Map.of("zapi.precheck.batch-size", "50001", "zapi.precheck", "yes");
+        assertThatThrownBy(() -> RunningModule.start(zapi.baseUrl(), refusedData, wrong).close())
+                .satisfies(e -> assertThat(startupCause(e).getMessage()).contains(
+                        "zapi.precheck.batch-size (env ZAPI_PRECHECK_BATCH_SIZE) must be a whole number from 1 to "
+                        + "50000, was \"50001\"", "zapi.precheck (env ZAPI_PRECHECK) must be true or false"));
+    }
+
+    private static StartupException startupCause(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof StartupException startup) {
+                return startup;
+            }
+        }
+        throw new AssertionError("no StartupException in " + e, e);
     }
 
     @Test
