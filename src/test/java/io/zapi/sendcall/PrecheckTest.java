@@ -140,6 +140,24 @@ class PrecheckTest {
         assertThat(module.recordsOf("precheck.csv")).hasSize(7);
     }
 
+    /** Brazil's ninth digit: WhatsApp may know the number without it. The phone is called as the request gives it. */
+    @Test
+    void aNumberWhatsAppKnowsUnderAnotherFormIsCalledAsGivenAndTheRecordSaysSo() {
+        String asGiven = "5511966667001";
+        zapi.stubFor(post(urlEqualTo(BATCH_PATH)).atPriority(1).withRequestBody(equalToJson(phonesBody(List.of(asGiven))))
+                .willReturn(okJson("[{\"exists\":true,\"inputPhone\":\"" + asGiven
+                                   + "\",\"outputPhone\":\"551166667001\"}]")));
+        module.drop("ninth-digit.json", "{\"phone\": \"" + asGiven + "\"}");
+
+        JsonNode record = module.awaitRecord("ninth-digit.json");
+
+        assertThat(record.path("outcome").asText()).isEqualTo("success");
+        assertThat(record.path("precheck").asText())
+                .isEqualTo("passed; WhatsApp knows the number as 551166667001 (called as requested)");
+        assertThat(zapi.requestsFor(asGiven)).hasSize(1);
+        assertThat(zapi.requestsFor("551166667001")).isEmpty();
+    }
+
     @Test
     void aFailedPrecheckLeavesTheRowsToBeCalledAndTheRecordsSayItWasSkipped() {
         List<String> errorPhones = List.of("5511966661001", "5511966661002");
