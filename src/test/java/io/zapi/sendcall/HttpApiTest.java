@@ -412,7 +412,8 @@ class HttpApiTest {
                 .textNode("phone"));
         assertThat(schemas.path("OutcomeRecord").path("properties").fieldNames()).toIterable()
                 .containsExactlyInAnyOrder("recordVersion", "outcome", "correlationId", "id", "source", "request",
-                        "status", "response", "error", "attempts", "duplicateOf", "timestamp", "node");
+                        "status", "response", "error", "attempts", "duplicateOf", "timestamp", "node",
+                        "precheck");
         assertThat(document.path("components").path("securitySchemes").path("api-key").path("name").asText())
                 .isEqualTo("X-API-Key");
     }

@@ -20,6 +20,7 @@ import io.zapi.sendcall.pipeline.CallLedger;
 import io.zapi.sendcall.pipeline.Json;
 import io.zapi.sendcall.records.OutcomeRecord;
 import io.zapi.sendcall.records.Timestamps;
+import io.zapi.sendcall.zapi.ZapiInstances;
 
 /**
  * Z-API's webhook posts (on-message-received) turned into call events: a {@code ReceivedCallback} with the
@@ -43,16 +44,16 @@ public class CallEvents {
     /** Z-API's clock and this module's may differ: a success this much after the event's moment still counts. */
     private static final long CLOCK_DIFFERENCE_MS = Duration.ofSeconds(60).toMillis();
 
-    private final String instanceId;
+    private final ZapiInstances instances;
     private final long windowMs;
     private ProducerTemplate producer;
 
     /**
-     * @param instanceId    zapi.instance-id: the instance whose events are this module's
+     * @param instances     the module's Z-API instances: an event of another instance is not this module's
      * @param windowSeconds zapi.webhook.correlation-window-seconds
      */
-    public CallEvents(String instanceId, long windowSeconds) {
-        this.instanceId = instanceId;
+    public CallEvents(ZapiInstances instances, long windowSeconds) {
+        this.instances = instances;
         this.windowMs = Duration.ofSeconds(windowSeconds).toMillis();
     }
 
@@ -114,11 +115,11 @@ public class CallEvents {
     }
 
     /**
-     * The instance name (as records call it) whose zapi.instance-id is this, or null when this module uses no such
-     * instance: "default" for zapi.instance-id, the one instance until several can be named.
+     * The instance name (as records call it) whose Z-API instance id is this (zapi.instance-id for "default", or a
+     * zapi.instances.<name>.instance-id), or null when this module uses no such instance.
      */
     String instanceNamed(String zapiInstanceId) {
-        return zapiInstanceId != null && zapiInstanceId.equals(instanceId) ? "default" : null;
+        return instances.nameOfInstanceId(zapiInstanceId);
     }
 
     /**

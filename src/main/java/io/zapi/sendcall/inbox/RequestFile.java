@@ -103,6 +103,19 @@ public abstract class RequestFile implements Iterator<RequestRow>, Closeable {
         return unreadableReason;
     }
 
+    /**
+     * For a reader holding rows read ahead ({@link PrecheckedRows}): once the module is stopping, the file is
+     * interrupted now, as {@link #hasNext()} would do before its next row, even if those rows were its last. True then.
+     */
+    boolean interruptIfStopping() {
+        if (!interrupted && stopping.getAsBoolean()) {
+            interrupted = true;
+            done = true;
+            next = null;
+        }
+        return interrupted;
+    }
+
     /** Reads the next request, or returns null at the end. */
     protected abstract RequestRow read() throws IOException;
 

@@ -119,7 +119,10 @@ public class ZapiMetrics implements StartupListener {
      */
     public void nameInstances(ZapiInstances zapiInstances) {
         Map<String, String> byPath = new HashMap<>();
-        zapiInstances.all().forEach(instance -> byPath.put(instance.requestPath(), instance.name()));
+        zapiInstances.all().forEach(instance -> {
+            byPath.put(instance.requestPath(), instance.name());
+            byPath.put(instance.requestPath(instance.phoneExistsBatchPath()), instance.name());
+        });
         this.instanceByPath = Map.copyOf(byPath);
         this.instances = zapiInstances;
     }

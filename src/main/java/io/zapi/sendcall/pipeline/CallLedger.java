@@ -7,6 +7,9 @@ import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -308,8 +311,44 @@ public class CallLedger implements IdempotentRepository {
      * taken, a JMS message id); else none, and the request cannot be a duplicate.
      */
     public String keyOf(Exchange exchange) {
-        CallRequest request = exchange.getProperty(OutcomeRecord.CALL_REQUEST, CallRequest.class);
-        return request != null && request.id() != null ? "id:" + request.id() : RequestSource.of(exchange).key();
+        return keyOf(exchange.getProperty(OutcomeRecord.CALL_REQUEST, CallRequest.class), RequestSource.of(exchange));
+    }
+
+    /** {@link #keyOf(Exchange)} of a request and its source, before it reaches the pipeline (the number pre-check). */
+    public static String keyOf(CallRequest request, RequestSource source) {
+        return request != null && request.id() != null ? "id:" + request.id() : source.key();
+    }
+
+    /** How many keys one look-up names: well under SQLite's and PostgreSQL's limits on a statement's parameters. */
+    private static final int LOOKUP_CHUNK = 500;
+
+    /**
+     * Which of these keys the ledger holds, in whatever state (handled, or in flight here or on another replica): the
+     * number pre-check leaves such requests alone, so that a duplicate or a resumed request ends as it would without it.
+     */
+    public Set<String> knownKeys(Collection<String> keys) {
+        return lookUp("SELECT key FROM call_keys WHERE key IN (%s)", keys);
+    }
+
+    /** Which of these requests (RequestSource#recordedAs: rows of a resumed file) already have their record. */
+    public Set<String> recordedSources(Collection<String> sources) {
+        return lookUp("SELECT source FROM recorded_sources WHERE source IN (%s)", sources);
+    }
+
+    private Set<String> lookUp(String query, Collection<String> values) {
+        Set<String> found = new HashSet<>();
+        List<String> all = new ArrayList<>(values);
+        for (int from = 0; from < all.size(); from += LOOKUP_CHUNK) {
+            List<String> chunk = all.subList(from, Math.min(all.size(), from + LOOKUP_CHUNK));
+            String marks = String.join(",", java.util.Collections.nCopies(chunk.size(), "?"));
+            lockIfSerial();
+            try {
+                found.addAll(jdbc.queryForList(query.formatted(marks), String.class, chunk.toArray()));
+            } finally {
+                unlockIfSerial();
+            }
+        }
+        return found;
     }
 
     /**
@@ -571,7 +610,7 @@ public class CallLedger implements IdempotentRepository {
                     jdbc.update("INSERT INTO call_successes (correlation_id, phone, instance, succeeded_at, file, "
                                 + "report) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
                             exchange.getProperty(OutcomeRecord.CORRELATION_ID, String.class), request.phone(),
-                            instanceOf(exchange), System.currentTimeMillis(),
+                            OutcomeRecord.instance(exchange, request), System.currentTimeMillis(),
                             exchange.getProperty(FileReport.FILE, String.class), FileReport.reportNameOf(exchange));
                 }
             });
@@ -580,14 +619,6 @@ public class CallLedger implements IdempotentRepository {
                     exchange.getProperty(OutcomeRecord.CORRELATION_ID),
                     NestedExceptionUtils.getMostSpecificCause(e).getMessage());
         }
-    }
-
-    /**
-     * The name of the Z-API instance the request's call was placed on: "default", the one instance of
-     * zapi.instance-id, until requests can name theirs (the one place to change then).
-     */
-    static String instanceOf(Exchange exchange) {
-        return "default";
     }
 
     /** A success a call event is correlated with: its record's correlationId, and the file's report, if any. */

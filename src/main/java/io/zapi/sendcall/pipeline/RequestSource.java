@@ -42,7 +42,11 @@ public record RequestSource(String channel, String name, Integer index, String k
 
     /** One row of an inbox file: named by the file's content and its place in it, and by the file as taken. */
     public static RequestSource fileRow(Exchange exchange) {
-        Integer index = exchange.getMessage().getBody(RequestRow.class).index();
+        return fileRowAt(exchange, exchange.getMessage().getBody(RequestRow.class).index());
+    }
+
+    /** The row at this index of the exchange's inbox file, before it is handed out (the number pre-check). */
+    public static RequestSource fileRowAt(Exchange exchange, Integer index) {
         String drop = exchange.getProperty(CallLedger.DROP, String.class);
         return new RequestSource("file", exchange.getProperty(FileReport.FILE, String.class), index,
                 "file:" + exchange.getProperty("fileHash", String.class) + ":" + index, null,

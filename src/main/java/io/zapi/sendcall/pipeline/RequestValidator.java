@@ -28,6 +28,11 @@ public class RequestValidator {
 
     /** Exchange property holding the input as received, for the record of a rejected request. */
     public static final String INPUT = "zapiInput";
+    /** Exchange property: what the number pre-check found for an inbox row (RequestRow#precheck), for the record. */
+    public static final String PRECHECK = "precheck";
+    /** The rejected record's reason for a number the pre-check found not on WhatsApp. */
+    public static final String NOT_ON_WHATSAPP_REASON = "not on WhatsApp: Z-API's phone-exists-batch found no "
+                                                        + "WhatsApp account for this phone, so it was not called";
     /** Exchange property an input sets when its transport names the request (HTTP Idempotency-Key): it wins over
      * the body's id. */
 
@@ -64,14 +69,37 @@ public class RequestValidator {
         JsonNode id = transportId != null ? TextNode.valueOf(transportId) : request.get("id");
         String transportInstance = transportInstance(source.transportInstance());
         JsonNode instance = transportInstance != null ? TextNode.valueOf(transportInstance) : request.get("instance");
-        return new CallRequest(phone(request.get("phone")), callDuration(request.get("callDuration")), id(id),
-                callAudioUrl(request.get("callAudioUrl")), instance(instance));
+        CallRequest call = new CallRequest(phone(request.get("phone")), callDuration(request.get("callDuration")),
+                id(id), callAudioUrl(request.get("callAudioUrl")), instance(instance));
+        // after the request's own checks: an invalid row is rejected for what is wrong with it (it is never checked)
+        if (exchange.getMessage().getBody() instanceof RequestRow row && row.isNotOnWhatsApp()) {
+            throw new InvalidRequestException(NOT_ON_WHATSAPP_REASON);
+        }
+        return call;
+    }
+
+    /**
+     * The call an inbox row asks for, as {@link #validate} makes it, or null when the row is unreadable or invalid (the
+     * pipeline rejects it later, with its reason): for the number pre-check, which looks at valid rows only.
+     */
+    public CallRequest validRow(RequestRow row) {
+        if (row.isUnreadable() || row.value() == null || !row.value().isObject()) {
+            return null;
+        }
+        JsonNode request = row.value();
+        try {
+            return new CallRequest(phone(request.get("phone")), callDuration(request.get("callDuration")),
+                    id(request.get("id")), callAudioUrl(request.get("callAudioUrl")), instance(request.get("instance")));
+        } catch (InvalidRequestException invalid) {
+            return null;
+        }
     }
 
     private static JsonNode parse(Exchange exchange) throws InvalidRequestException {
         Object body = exchange.getMessage().getBody();
         if (body instanceof RequestRow row) {
             exchange.setProperty(INPUT, row.isUnreadable() ? row.raw() : row.value());
+            exchange.setProperty(PRECHECK, row.precheck());
             if (row.isUnreadable()) {
                 throw new InvalidRequestException(row.unreadableReason());
             }

@@ -62,7 +62,11 @@ public record OutcomeRecord(
         String timestamp,
         @Schema(requiredMode = RequiredMode.REQUIRED, description = "The replica that handled the request: its "
                 + "zapi.node-id (by default host name and process id), as in the shared ledger")
-        String node) {
+        String node,
+        @Schema(nullable = true, description = "What the number pre-check (zapi.precheck, inbox files only) found: "
+                + "\"passed\", \"not on WhatsApp\" (then rejected, never called) or \"skipped: <reason>\" (the "
+                + "check failed; called as without it); null when the row was not checked")
+        String precheck) {
 
     /** The version of the record's format this module writes; see the README's Changes section. */
     public static final int VERSION = 1;
@@ -111,7 +115,8 @@ public record OutcomeRecord(
                 exchange.getProperty(ATTEMPTS, 0, Integer.class),
                 exchange.getProperty(DUPLICATE_OF, String.class),
                 Timestamps.now(),
-                node(exchange));
+                node(exchange),
+                exchange.getProperty(RequestValidator.PRECHECK, String.class));
 
         exchange.getMessage().setBody(Utf8.escapeUnpairedSurrogates(
                 SecretMasking.mask(Json.MAPPER.writeValueAsString(record))));

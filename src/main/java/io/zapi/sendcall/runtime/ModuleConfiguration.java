@@ -21,6 +21,7 @@ import io.zapi.sendcall.http.HttpApiKey;
 import io.zapi.sendcall.http.HttpServerConnections;
 import io.zapi.sendcall.http.HttpServerErrors;
 import io.zapi.sendcall.inbox.FileReport;
+import io.zapi.sendcall.inbox.NumberPrecheck;
 import io.zapi.sendcall.inbox.RequestFiles;
 import io.zapi.sendcall.jms.EmbeddedBroker;
 import io.zapi.sendcall.observe.HealthChecks;
@@ -122,12 +123,23 @@ public class ModuleConfiguration implements CamelConfiguration, CamelContextAwar
 
     @BindToRegistry
     public CallEvents callEvents() {
-        return new CallEvents(instanceId, correlationWindowSeconds);
+        return new CallEvents(zapiInstances(), correlationWindowSeconds);
     }
 
     @BindToRegistry
     public RequestFiles requestFiles() {
         return new RequestFiles(() -> camelContext != null && camelContext.isStopping());
+    }
+
+    @PropertyInject(value = "zapi.precheck", defaultValue = "false")
+    private boolean precheck;
+    @PropertyInject(value = "zapi.precheck.batch-size", defaultValue = "1000")
+    private int precheckBatchSize;
+
+    /** Splits an inbox file's rows, checked with phone-exists-batch a batch ahead when zapi.precheck=true. */
+    @BindToRegistry
+    public NumberPrecheck numberPrecheck() {
+        return new NumberPrecheck(precheck, precheckBatchSize, requestValidator(), zapiInstances());
     }
 
     @BindToRegistry

@@ -11,6 +11,7 @@ import java.util.Optional;
 
 import org.apache.camel.spi.PropertiesComponent;
 
+import io.zapi.sendcall.inbox.NumberPrecheck;
 import io.zapi.sendcall.observe.HealthChecks;
 
 /**
@@ -61,10 +62,12 @@ final class SettingsCheck {
             new Range("zapi.retention.days", 0, 36_500),
             new Range("zapi.retention.interval-ms", 1, 30 * 24 * HOUR_MS),
             new Range(LedgerStartup.NODE_TIMEOUT_MS, 300, HOUR_MS),
-            new Range("zapi.webhook.correlation-window-seconds", 1, 86_400));
+            new Range("zapi.webhook.correlation-window-seconds", 1, 86_400),
+            new Range("zapi.precheck.batch-size", 1, NumberPrecheck.MAX_BATCH));
 
     static final List<String> SWITCHES = List.of(ModuleConfiguration.SANDBOX, "zapi.resend-interrupted",
-            ModuleConfiguration.SERVER_ENABLED, HTTP_ALLOW_ANONYMOUS, JMS_ALLOW_ANONYMOUS, HttpTls.ENABLED);
+            ModuleConfiguration.SERVER_ENABLED, HTTP_ALLOW_ANONYMOUS, JMS_ALLOW_ANONYMOUS, HttpTls.ENABLED,
+            "zapi.precheck");
 
     private SettingsCheck() {
     }

@@ -27,6 +27,11 @@ public final class ZapiCall {
         return instance(exchange).sendCallPath();
     }
 
+    /** The number pre-check's path on the instance (routes/precheck-numbers.camel.yaml), made as the send-call one. */
+    public static String phoneExistsBatchPath(Exchange exchange) {
+        return instance(exchange).phoneExistsBatchPath();
+    }
+
     public static String clientToken(Exchange exchange) {
         return instance(exchange).clientToken();
     }

@@ -24,17 +24,31 @@ public record ZapiInstance(String name, String instanceId, String instanceToken,
      * {@link SecretMasking} knows.
      */
     public String sendCallPath() {
+        return instancePath() + "/send-call";
+    }
+
+    /** {@code /instances/{id}/token/{token}/phone-exists-batch}, made as {@link #sendCallPath()}. */
+    public String phoneExistsBatchPath() {
+        return instancePath() + "/phone-exists-batch";
+    }
+
+    private String instancePath() {
         return "/instances/" + SecretMasking.pathSegment(instanceId) + "/token/"
-               + SecretMasking.pathSegment(instanceToken) + "/send-call";
+               + SecretMasking.pathSegment(instanceToken);
     }
 
     /** The whole path of its send-call requests, as the HttpClient sends it: the base URL's own path, if any, first. */
     public String requestPath() {
+        return requestPath(sendCallPath());
+    }
+
+    /** The whole path of a request to one of its methods ({@link #phoneExistsBatchPath()}...), as {@link #requestPath()}. */
+    public String requestPath(String methodPath) {
         String basePath = baseUrl == null ? "" : URI.create(baseUrl.trim()).getRawPath();
         if (basePath == null) {
             basePath = "";
         }
-        return (basePath.endsWith("/") ? basePath.substring(0, basePath.length() - 1) : basePath) + sendCallPath();
+        return (basePath.endsWith("/") ? basePath.substring(0, basePath.length() - 1) : basePath) + methodPath;
     }
 
     /** Its name only: a record's toString would print the tokens. */

@@ -190,6 +190,18 @@ public final class ZapiInstances {
         return name == null ? null : byName.get(name.trim().toLowerCase(Locale.ROOT));
     }
 
+    /** The name of the instance whose Z-API id this is (a call event names its instance so); null when none is. */
+    public String nameOfInstanceId(String instanceId) {
+        return instanceId == null ? null : inOrder.stream().filter(instance -> instanceId.equals(instance.instanceId()))
+                .map(ZapiInstance::name).findFirst().orElse(null);
+    }
+
+    /** The instance for what is not a call (the number pre-check): the default one, else the first by name. */
+    public ZapiInstance forChecks() {
+        ZapiInstance fallback = byName.get(ZapiInstance.DEFAULT);
+        return fallback != null ? fallback : inOrder.get(0);
+    }
+
     public List<ZapiInstance> all() {
         return inOrder;
     }
