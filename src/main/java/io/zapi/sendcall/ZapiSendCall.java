@@ -85,6 +85,8 @@ public final class ZapiSendCall {
                 PropertiesComponent properties = configuring.getCamelContext().getPropertiesComponent();
                 Secrets.registerResolved(properties);
                 StartupChecks.beforeConfigure(properties);
+                // the simulator's address is the default instance's base URL, which the beans are made with
+                SandboxMode.startIfWanted(configuring.getCamelContext());
             }
 
             @Override

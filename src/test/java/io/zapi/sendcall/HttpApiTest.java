@@ -407,11 +407,11 @@ class HttpApiTest {
         JsonNode schemas = document.path("components").path("schemas");
         assertThat(schemas.fieldNames()).toIterable().contains("SendCallRequest", "OutcomeRecord", "Source", "Error");
         assertThat(schemas.path("SendCallRequest").path("properties").fieldNames()).toIterable()
-                .containsExactlyInAnyOrder("phone", "callDuration", "id", "callAudioUrl");
+                .containsExactlyInAnyOrder("phone", "callDuration", "id", "callAudioUrl", "instance");
         assertThat(schemas.path("SendCallRequest").path("required")).containsExactly(Json.MAPPER.getNodeFactory()
                 .textNode("phone"));
         assertThat(schemas.path("OutcomeRecord").path("properties").fieldNames()).toIterable()
-                .containsExactlyInAnyOrder("recordVersion", "outcome", "correlationId", "id", "source", "request",
+                .containsExactlyInAnyOrder("recordVersion", "outcome", "correlationId", "id", "source", "request", "instance",
                         "status", "response", "error", "attempts", "duplicateOf", "timestamp", "node",
                         "precheck");
         assertThat(document.path("components").path("securitySchemes").path("api-key").path("name").asText())

@@ -32,7 +32,12 @@ public final class HttpApiSchema {
                     description = "An audio file for Z-API to play in the call (16k bitrate; for accounts with calls "
                                   + "enabled): an absolute https URL, at most 2,048 characters, without a user name "
                                   + "or password. Sent to Z-API only when present.")
-            String callAudioUrl) {
+            String callAudioUrl,
+            @Schema(example = "second",
+                    description = "The Z-API instance to call through, by its name (default, or a "
+                                  + "zapi.instances.<name>), in any case; an unknown name is rejected. Absent: "
+                                  + "zapi.instance-selection chooses. A Zapi-Instance header takes its place.")
+            String instance) {
     }
 
     @Schema(name = "Error", description = "Why the request was not taken: nothing was sent and no record written")

@@ -225,7 +225,6 @@ public class ModuleConfiguration implements CamelConfiguration, CamelContextAwar
         // refuses a read-lock check interval over its read-lock timeout (10 s), and a poll delay may be an hour
         long pollDelayMs = Long.parseLong(Settings.getOr(properties, "zapi.inbox.poll-delay-ms", "500"));
         properties.addOverrideProperty(INBOX_SETTLE_CHECK_MS, String.valueOf(Math.min(pollDelayMs, 1000)));
-        SandboxMode.startIfWanted(context);
         context.addStartupListener(metrics);
         metrics.conformCamelMeters(context);
         Path dataDir = Path.of(Settings.get(properties, DATA_DIR));

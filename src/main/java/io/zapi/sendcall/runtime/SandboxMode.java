@@ -73,7 +73,7 @@ public final class SandboxMode {
      * {@code {{sandbox:base-url}}}, which this resolves. A zapi.base-url of the user's own is never replaced: the
      * sandbox refuses to start rather than let calls go somewhere else.
      */
-    static void startIfWanted(CamelContext context) throws Exception {
+    public static void startIfWanted(CamelContext context) {
         PropertiesComponent properties = context.getPropertiesComponent();
         if (!Settings.isTrue(properties, ModuleConfiguration.SANDBOX)) {
             properties.addPropertiesFunction(new BaseUrl(null));
@@ -83,13 +83,20 @@ public final class SandboxMode {
         SandboxCallEvents events = webhookUrl == null ? null
                 : new SandboxCallEvents(webhookUri(webhookUrl),
                         Settings.get(properties, ModuleConfiguration.INSTANCE_ID));
-        ZapiSandbox sandbox = ZapiSandbox.start(Integer.parseInt(Settings.getOr(properties,
-                        ModuleConfiguration.SANDBOX_PORT, "0")),
-                Settings.get(properties, ModuleConfiguration.INSTANCE_ID),
-                Settings.get(properties, ModuleConfiguration.INSTANCE_TOKEN),
-                Settings.get(properties, ModuleConfiguration.CLIENT_TOKEN),
-                Long.parseLong(Settings.getOr(properties, "zapi.http.response-timeout-ms", "30000")), events);
-        context.addService(sandbox, true, true);
+        String port = Settings.getOr(properties, ModuleConfiguration.SANDBOX_PORT, "0");
+        ZapiSandbox sandbox;
+        try {
+            sandbox = ZapiSandbox.start(Integer.parseInt(port),
+                    Settings.get(properties, ModuleConfiguration.INSTANCE_ID),
+                    Settings.get(properties, ModuleConfiguration.INSTANCE_TOKEN),
+                    Settings.get(properties, ModuleConfiguration.CLIENT_TOKEN),
+                    Long.parseLong(Settings.getOr(properties, "zapi.http.response-timeout-ms", "30000")), events);
+            context.addService(sandbox, true, true);
+        } catch (Exception e) {
+            throw new StartupException("The sandbox's Z-API simulator cannot start on 127.0.0.1 port " + port + " ("
+                                       + SecretMasking.mask(String.valueOf(e.getMessage())) + "): set "
+                                       + ModuleConfiguration.SANDBOX_PORT + " to a free port, or 0 for any.");
+        }
         properties.addPropertiesFunction(new BaseUrl(sandbox));
         String baseUrl = Settings.get(properties, ModuleConfiguration.BASE_URL);
         if (!sandbox.baseUrl().equals(baseUrl)) {
