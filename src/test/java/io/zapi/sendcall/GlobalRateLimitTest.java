@@ -83,6 +83,68 @@ class GlobalRateLimitTest {
         }
     }
 
+    /**
+     * Two replicas, two named instances with their own rates (2 and 4 a second), requests naming each spread over both
+     * replicas: each instance's stand-in gets no more than its own rate in any sliding second, and the faster one is
+     * not held to the slower one's pace.
+     */
+    @Test
+    void eachInstanceHasItsOwnLimitForAllReplicasTogether() throws Exception {
+        String url = databases.create();
+        try (ZapiStub slow = new ZapiStub("slow-id", "SLOW-TOKEN-91aa", "SLOW-CLIENT-2bb7");
+             ZapiStub fast = new ZapiStub("fast-id", "FAST-TOKEN-c3d4", "FAST-CLIENT-e5f6")) {
+            Map<String, String> instances = new HashMap<>();
+            instances.put("zapi.rate-limit", "0");
+            instances.put("zapi.instances.slow.instance-id", "slow-id");
+            instances.put("zapi.instances.slow.instance-token", "SLOW-TOKEN-91aa");
+            instances.put("zapi.instances.slow.client-token", "SLOW-CLIENT-2bb7");
+            instances.put("zapi.instances.slow.base-url", slow.baseUrl());
+            instances.put("zapi.instances.slow.rate-limit", "2");
+            instances.put("zapi.instances.fast.instance-id", "fast-id");
+            instances.put("zapi.instances.fast.instance-token", "FAST-TOKEN-c3d4");
+            instances.put("zapi.instances.fast.client-token", "FAST-CLIENT-e5f6");
+            instances.put("zapi.instances.fast.base-url", fast.baseUrl());
+            instances.put("zapi.instances.fast.rate-limit", "4");
+            Map<String, String> settingsA = replica(url, "node-a");
+            settingsA.putAll(instances);
+            Map<String, String> settingsB = replica(url, "node-b");
+            settingsB.putAll(instances);
+            try (RunningModule a = RunningModule.start(slow.baseUrl(), folder.resolve("a"), settingsA);
+                 RunningModule b = RunningModule.start(slow.baseUrl(), folder.resolve("b"), settingsB)) {
+                List<RunningModule> replicas = List.of(a, b);
+                // one call each first: a replica's first call is delayed by its own warming up (see above)
+                for (RunningModule replica : replicas) {
+                    for (String instance : List.of("slow", "fast")) {
+                        assertThat(replica.post("{\"phone\": \"5561944440000\", \"instance\": \"" + instance
+                                                + "\"}").statusCode()).isEqualTo(200);
+                    }
+                }
+                slow.resetRequests();
+                fast.resetRequests();
+                int perInstance = 12;
+                ExecutorService clients = Executors.newFixedThreadPool(2 * perInstance);
+                try {
+                    List<Future<HttpResponse<String>>> answers = new ArrayList<>();
+                    for (int i = 0; i < 2 * perInstance; i++) {
+                        RunningModule replica = replicas.get(i % 2);
+                        String body = "{\"phone\": \"55619222" + String.format("%05d", i) + "\", \"instance\": \""
+                                      + (i / 2 % 2 == 0 ? "slow" : "fast") + "\"}";
+                        answers.add(clients.submit(() -> replica.post(body)));
+                    }
+                    for (Future<HttpResponse<String>> answer : answers) {
+                        assertThat(answer.get().statusCode()).isEqualTo(200);
+                    }
+                } finally {
+                    clients.shutdownNow();
+                }
+                assertThat(slow.allRequests()).hasSize(perInstance);
+                assertThat(fast.allRequests()).hasSize(perInstance);
+                assertThat(slow.busiestSecond()).as("the slow instance's busiest second").isLessThanOrEqualTo(2);
+                assertThat(fast.busiestSecond()).as("the fast instance's busiest second").isBetween(3, 4);
+            }
+        }
+    }
+
     @Test
     void aRetryWaitsForItsTokenWhileTheDatabaseIsLostThenGoesOut() throws Exception {
         String url = databases.create();

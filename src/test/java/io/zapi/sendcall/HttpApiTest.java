@@ -340,8 +340,8 @@ class HttpApiTest {
         assertThatThrownBy(() -> RunningModule.start(zapi.baseUrl(), refusedDataDir,
                 Map.of("zapi.http.api-key", "short-key")))
                 .rootCause().isInstanceOf(StartupException.class)
-                .hasMessage("zapi.http.api-key must be at least 16 characters long, e.g. the output of: "
-                            + "openssl rand -hex 32");
+                .hasMessage("zapi.http.api-key (env ZAPI_HTTP_API_KEY) must be at least 16 characters long, e.g. the "
+                            + "output of: openssl rand -hex 32");
         assertThatThrownBy(() -> RunningModule.start(zapi.baseUrl(), refusedDataDir,
                 Map.of("camel.server.enabled", "false")))
                 .rootCause().isInstanceOf(StartupException.class)

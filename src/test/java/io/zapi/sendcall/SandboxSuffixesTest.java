@@ -1,6 +1,5 @@
 package io.zapi.sendcall;
 
-import java.io.ByteArrayOutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -13,12 +12,6 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 
-import ch.qos.logback.classic.Level;
-import ch.qos.logback.classic.Logger;
-import ch.qos.logback.classic.LoggerContext;
-import ch.qos.logback.classic.spi.ILoggingEvent;
-import ch.qos.logback.core.OutputStreamAppender;
-import ch.qos.logback.core.encoder.LayoutWrappingEncoder;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.github.tomakehurst.wiremock.WireMockServer;
 import com.github.tomakehurst.wiremock.verification.LoggedRequest;
@@ -26,7 +19,6 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.slf4j.LoggerFactory;
 
 import io.zapi.sendcall.pipeline.Json;
 import io.zapi.sendcall.runtime.StartupException;
@@ -60,13 +52,11 @@ class SandboxSuffixesTest {
     static Path dataDir;
     static WireMockServer webhook;
     static RunningModule module;
-    static final ByteArrayOutputStream LOG = new ByteArrayOutputStream();
-    static final Map<Logger, Level> LEVELS = new HashMap<>();
-    static OutputStreamAppender<ILoggingEvent> capture;
+    static DebugLogs logs;
 
     @BeforeAll
     static void start() {
-        everyLoggerAtDebugThroughTheConfiguredLayout();
+        logs = DebugLogs.capture();
         webhook = new WireMockServer(options().bindAddress("127.0.0.1").dynamicPort());
         webhook.start();
         webhook.stubFor(post(urlPathMatching("/webhooks/z-api/.*")).atPriority(5)
@@ -86,9 +76,7 @@ class SandboxSuffixesTest {
             module.close();
             webhook.stop();
         } finally {
-            LEVELS.forEach(Logger::setLevel);
-            ((LoggerContext) LoggerFactory.getILoggerFactory()).getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME)
-                    .detachAppender(capture);
+            logs.close();
         }
     }
 
@@ -201,9 +189,8 @@ class SandboxSuffixesTest {
                 .matcher(Files.readString(Path.of("README.md")));
         assertThat(command.find()).as("the README's every-outcome command").isTrue();
         Files.createSymbolicLink(workDir.resolve("data"), readmeData);
-        Map<String, String> settings = new HashMap<>(FAST);
-        settings.put("zapi.sandbox.webhook-url", "");
-        try (RunningModule readme = RunningModule.startSandbox(readmeData, settings)) {
+        // the simulator's events go to the module's own webhook, with the token sandbox mode made: no setting
+        try (RunningModule readme = RunningModule.startSandbox(readmeData, FAST)) {
             Process drop = new ProcessBuilder("bash", "-c", command.group(1)).directory(workDir.toFile())
                     .redirectErrorStream(true).start();
             assertThat(drop.waitFor()).as(new String(drop.getInputStream().readAllBytes())).isZero();
@@ -213,6 +200,48 @@ class SandboxSuffixesTest {
             assertThat(outcomes).isEqualTo(Map.of("5511900000405", "error-405", "5511900000415", "error-415",
                     "5511900000429", "success", "5511900000503", "failed", "5511900000408", "failed",
                     "5511900000000", "success", "5511999999999", "success"));
+
+            // each call the simulator placed is an event record, tied to its success record by callOf; the slow
+            // one was placed too, but its record is failed: an event with no call of its own (callOf null)
+            Map<String, String> successes = readme.recordsOf("every-outcome.jsonl").stream()
+                    .filter(r -> r.path("outcome").asText().equals("success")).collect(Collectors.toMap(
+                            r -> r.path("request").path("phone").asText(), r -> r.path("correlationId").asText()));
+            Path events = readmeData.resolve("outbox/events");
+            await().atMost(Duration.ofSeconds(30)).until(() -> eventRecords(events).size() == 4);
+            Map<String, JsonNode> byPhone = eventRecords(events).stream().map(RunningModule::read)
+                    .collect(Collectors.toMap(e -> e.path("phone").asText(), e -> e));
+            assertThat(byPhone.keySet()).containsExactlyInAnyOrder("5511900000429", "5511900000408",
+                    "5511900000000", "5511999999999");
+            assertThat(byPhone.get("5511900000000").path("event").asText()).isEqualTo("missed");
+            for (String phone : List.of("5511900000429", "5511900000408", "5511999999999")) {
+                assertThat(byPhone.get(phone).path("event").asText()).as(phone).isEqualTo("answered");
+            }
+            byPhone.forEach((phone, event) -> {
+                assertThat(event.path("instance").asText()).isEqualTo("default");
+                assertThat(event.path("callOf").isNull() ? null : event.path("callOf").asText()).as(phone)
+                        .isEqualTo(successes.get(phone));
+            });
+        }
+    }
+
+    /** With the pre-check on, the simulator's phone-exists-batch says a phone ending in 0404 is not on WhatsApp. */
+    @Test
+    void thePreCheckInTheSandboxRejectsAPhoneEndingIn0404(@TempDir Path data) {
+        Map<String, String> settings = new HashMap<>(FAST);
+        settings.put("zapi.precheck", "true");
+        try (RunningModule sandbox = RunningModule.startSandbox(data, settings)) {
+            sandbox.drop("checked.csv", "phone\n5511900000404\n5511999990001\n");
+
+            Map<String, JsonNode> byPhone = sandbox.awaitRecords("checked.csv", 2).stream().collect(
+                    Collectors.toMap(r -> r.path("request").path("phone").asText(r.path("request").toString()),
+                            r -> r));
+            assertThat(byPhone.values()).anySatisfy(r -> {
+                assertThat(r.path("outcome").asText()).isEqualTo("rejected");
+                assertThat(r.path("error").asText()).startsWith("not on WhatsApp");
+                assertThat(r.toString()).contains("5511900000404");
+            });
+            assertThat(byPhone.get("5511999990001").path("outcome").asText()).isEqualTo("success");
+            assertThat(byPhone.get("5511999990001").path("precheck").asText()).startsWith("passed");
         }
     }
 
@@ -233,31 +262,18 @@ class SandboxSuffixesTest {
         return "{\"id\": \"" + id + "\", \"phone\": \"" + phone + "\"}";
     }
 
-    private static String log() {
-        synchronized (LOG) {
-            return LOG.toString(java.nio.charset.StandardCharsets.UTF_8);
+    /** The event records written so far (not the temporary files being written). */
+    private static List<Path> eventRecords(Path folder) throws java.io.IOException {
+        if (!Files.isDirectory(folder)) {
+            return List.of();
+        }
+        try (var files = Files.list(folder)) {
+            return files.filter(f -> f.getFileName().toString().endsWith(".json")
+                                     && !f.getFileName().toString().startsWith(".")).toList();
         }
     }
 
-    /** As SecretsTest does: every logger at DEBUG, captured through the layout the module's logback.xml configures. */
-    private static void everyLoggerAtDebugThroughTheConfiguredLayout() {
-        LoggerContext logging = (LoggerContext) LoggerFactory.getILoggerFactory();
-        Logger root = logging.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);
-        var console = (ch.qos.logback.core.ConsoleAppender<ILoggingEvent>) root.getAppender("CONSOLE");
-        var layout = ((LayoutWrappingEncoder<ILoggingEvent>) console.getEncoder()).getLayout();
-        LayoutWrappingEncoder<ILoggingEvent> encoder = new LayoutWrappingEncoder<>();
-        encoder.setContext(logging);
-        encoder.setLayout(layout);
-        encoder.start();
-        capture = new OutputStreamAppender<>();
-        capture.setContext(logging);
-        capture.setEncoder(encoder);
-        capture.setOutputStream(LOG);
-        capture.start();
-        root.addAppender(capture);
-        for (Logger logger : logging.getLoggerList()) {
-            LEVELS.put(logger, logger.getLevel());
-            logger.setLevel(Level.DEBUG);
-        }
+    private static String log() {
+        return logs.text();
     }
 }

@@ -1,6 +1,5 @@
 package io.zapi.sendcall;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.net.URI;
@@ -21,12 +20,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
 
-import ch.qos.logback.classic.Level;
-import ch.qos.logback.classic.Logger;
-import ch.qos.logback.classic.LoggerContext;
-import ch.qos.logback.classic.spi.ILoggingEvent;
-import ch.qos.logback.core.OutputStreamAppender;
-import ch.qos.logback.core.encoder.LayoutWrappingEncoder;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.TextNode;
 import jakarta.jms.Connection;
@@ -39,10 +32,8 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.slf4j.LoggerFactory;
 
 import io.zapi.sendcall.pipeline.Json;
-import io.zapi.sendcall.runtime.MaskingPatternLayout;
 
 import static com.github.tomakehurst.wiremock.client.WireMock.aResponse;
 import static com.github.tomakehurst.wiremock.client.WireMock.okJson;
@@ -68,41 +59,18 @@ class SecretsTest {
     static Path dataDir;
     @TempDir
     static Path unreachableDataDir;
-    static final ByteArrayOutputStream LOG = new ByteArrayOutputStream();
-    static final Map<Logger, Level> LEVELS = new HashMap<>();
-    static OutputStreamAppender<ILoggingEvent> capture;
+    static DebugLogs logs;
     /** Every HTTP answer and JMS reply, headers included. */
     static final List<String> ANSWERS = new ArrayList<>();
 
     @BeforeAll
     static void everyLoggerAtDebugThroughTheConfiguredLayout() {
-        LoggerContext logging = (LoggerContext) LoggerFactory.getILoggerFactory();
-        Logger root = logging.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);
-        var console = (ch.qos.logback.core.ConsoleAppender<ILoggingEvent>) root.getAppender("CONSOLE");
-        var layout = ((LayoutWrappingEncoder<ILoggingEvent>) console.getEncoder()).getLayout();
-        assertThat(layout).isInstanceOf(MaskingPatternLayout.class);
-
-        LayoutWrappingEncoder<ILoggingEvent> encoder = new LayoutWrappingEncoder<>();
-        encoder.setContext(logging);
-        encoder.setLayout(layout);
-        encoder.start();
-        capture = new OutputStreamAppender<>();
-        capture.setContext(logging);
-        capture.setEncoder(encoder);
-        capture.setOutputStream(LOG);
-        capture.start();
-        root.addAppender(capture);
-        for (Logger logger : logging.getLoggerList()) {
-            LEVELS.put(logger, logger.getLevel());
-            logger.setLevel(Level.DEBUG);
-        }
+        logs = DebugLogs.capture();
     }
 
     @AfterAll
     static void restoreLogging() {
-        LEVELS.forEach(Logger::setLevel);
-        ((LoggerContext) LoggerFactory.getILoggerFactory()).getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME)
-                .detachAppender(capture);
+        logs.close();
     }
 
     @Test
@@ -183,7 +151,7 @@ class SecretsTest {
 
         unreachableModuleWhoseRejectedRecordsCannotBeWritten();
 
-        String log = LOG.toString(StandardCharsets.UTF_8);
+        String log = logs.text();
         // the DEBUG lines that name the request URI were there, and were masked
         assertThat(log).contains("/token/****/send-call").contains(" DEBUG ").contains("X-API-Key");
         for (String secret : SECRETS) {
@@ -212,7 +180,7 @@ class SecretsTest {
     void aTokenWithASpaceIsMaskedInItsPathEncodedForm(@TempDir Path spacedDataDir) throws Exception {
         String spacedToken = "SPACED TOKEN+7f3a 9c";
         String pathEncoded = "SPACED%20TOKEN%2B7f3a%209c";
-        int logStart = LOG.size();
+        int logStart = logs.mark();
         try (ZapiStub zapi = new ZapiStub();
              RunningModule module = RunningModule.start(zapi.baseUrl(), spacedDataDir,
                      Map.of("zapi.instance-token", spacedToken))) {
@@ -227,7 +195,7 @@ class SecretsTest {
             assertThat(zapi.allRequests()).singleElement().satisfies(request -> assertThat(request.getUrl())
                     .isEqualTo("/instances/" + RunningModule.INSTANCE_ID + "/token/" + pathEncoded + "/send-call"));
         }
-        String log = LOG.toString(StandardCharsets.UTF_8).substring(logStart);
+        String log = logs.text().substring(logStart);
         assertThat(log).contains("/token/****/send-call").contains("org.apache.hc.client5.http.wire");
         for (String form : List.of(spacedToken, pathEncoded, URLEncoder.encode(spacedToken, StandardCharsets.UTF_8),
                 "SPACED%20TOKEN+7f3a%209c")) {

@@ -1,18 +1,15 @@
 package io.zapi.sendcall;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.KeyStore;
 import java.time.Duration;
-import java.util.HashMap;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
@@ -20,20 +17,11 @@ import java.util.concurrent.TimeUnit;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.TrustManagerFactory;
 
-import ch.qos.logback.classic.Level;
-import ch.qos.logback.classic.Logger;
-import ch.qos.logback.classic.LoggerContext;
-import ch.qos.logback.classic.spi.ILoggingEvent;
-import ch.qos.logback.core.OutputStreamAppender;
-import ch.qos.logback.core.encoder.LayoutWrappingEncoder;
 import com.fasterxml.jackson.databind.JsonNode;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.slf4j.LoggerFactory;
-
-import io.zapi.sendcall.runtime.MaskingPatternLayout;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -49,9 +37,7 @@ class WebhookTlsTest {
 
     static final String TOKEN = "tls-webhook-token-8c1e44f09ab2d7e3";
     static final String KEYSTORE_PASSWORD = "keystore-pass-51d0c9e2a7";
-    static final ByteArrayOutputStream LOG = new ByteArrayOutputStream();
-    static final Map<Logger, Level> LEVELS = new HashMap<>();
-    static OutputStreamAppender<ILoggingEvent> capture;
+    static DebugLogs logs;
 
     @TempDir
     static Path dataDir;
@@ -64,7 +50,7 @@ class WebhookTlsTest {
 
     @BeforeAll
     static void start() throws Exception {
-        captureEveryLoggerAtDebug();
+        logs = DebugLogs.capture();
         keystore = certificates.resolve("server.p12");
         Process keytool = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "keytool").toString(),
                 "-genkeypair", "-alias", "zapi", "-keyalg", "EC", "-groupname", "secp256r1", "-dname", "CN=127.0.0.1",
@@ -99,9 +85,7 @@ class WebhookTlsTest {
                 zapi.close();
             }
         } finally {
-            LEVELS.forEach(Logger::setLevel);
-            ((LoggerContext) LoggerFactory.getILoggerFactory()).getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME)
-                    .detachAppender(capture);
+            logs.close();
         }
     }
 
@@ -127,7 +111,7 @@ class WebhookTlsTest {
         JsonNode event = RunningModule.read(record);
         assertThat(event.path("callOf").asText()).isEqualTo(correlationId);
 
-        String logged = LOG.toString(StandardCharsets.UTF_8);
+        String logged = logs.text();
         assertThat(logged).contains(callId);
         assertThat(logged).doesNotContain(TOKEN).doesNotContain(KEYSTORE_PASSWORD);
     }
@@ -151,27 +135,5 @@ class WebhookTlsTest {
     private static URI uri(String path) {
         return URI.create("https://127.0.0.1:" + module.context().resolvePropertyPlaceholders("{{camel.server.port}}")
                           + path);
-    }
-
-    private static void captureEveryLoggerAtDebug() {
-        LoggerContext logging = (LoggerContext) LoggerFactory.getILoggerFactory();
-        Logger root = logging.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);
-        var console = (ch.qos.logback.core.ConsoleAppender<ILoggingEvent>) root.getAppender("CONSOLE");
-        var layout = ((LayoutWrappingEncoder<ILoggingEvent>) console.getEncoder()).getLayout();
-        assertThat(layout).isInstanceOf(MaskingPatternLayout.class);
-        LayoutWrappingEncoder<ILoggingEvent> encoder = new LayoutWrappingEncoder<>();
-        encoder.setContext(logging);
-        encoder.setLayout(layout);
-        encoder.start();
-        capture = new OutputStreamAppender<>();
-        capture.setContext(logging);
-        capture.setEncoder(encoder);
-        capture.setOutputStream(LOG);
-        capture.start();
-        root.addAppender(capture);
-        for (Logger logger : logging.getLoggerList()) {
-            LEVELS.put(logger, logger.getLevel());
-            logger.setLevel(Level.DEBUG);
-        }
     }
 }

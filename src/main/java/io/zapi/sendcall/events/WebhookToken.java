@@ -1,13 +1,8 @@
 package io.zapi.sendcall.events;
 
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-
 import org.apache.camel.Exchange;
 
-import io.zapi.sendcall.runtime.SecretMasking;
-import io.zapi.sendcall.runtime.Settings;
-import io.zapi.sendcall.runtime.StartupException;
+import io.zapi.sendcall.runtime.SharedSecret;
 
 /**
  * The webhook's secret: the last step of its path, {@code /webhooks/z-api/{token}}, since Z-API can send no header
@@ -20,26 +15,14 @@ public class WebhookToken {
     public static final String SETTING = "zapi.webhook.token";
     /** The path parameter of routes/call-events.camel.yaml. */
     static final String PATH_PARAMETER = "token";
-    /** Long enough to be a real secret, and long enough for {@link SecretMasking} to mask it in every log line. */
-    static final int MIN_LENGTH = 16;
-
-    private final byte[] token;
+    private final SharedSecret token;
 
     public WebhookToken(String token) {
-        if (token == null || token.isBlank()) {
-            this.token = null;
-            return;
-        }
-        if (token.length() < MIN_LENGTH) {
-            throw new StartupException(SETTING + " (env " + Settings.envName(SETTING) + ") must be at least "
-                                       + MIN_LENGTH + " characters long, e.g. the output of: openssl rand -hex 16");
-        }
-        SecretMasking.register(token);
-        this.token = token.getBytes(StandardCharsets.UTF_8);
+        this.token = new SharedSecret(SETTING, token, "openssl rand -hex 16");
     }
 
     public boolean isSet() {
-        return token != null;
+        return token.isSet();
     }
 
     /**
@@ -48,7 +31,6 @@ public class WebhookToken {
      */
     public boolean accepts(Exchange exchange) {
         Object given = exchange.getMessage().getHeader(PATH_PARAMETER);
-        return token != null && given instanceof String value
-               && MessageDigest.isEqual(token, value.getBytes(StandardCharsets.UTF_8));
+        return given instanceof String value && token.matches(value);
     }
 }

@@ -6,7 +6,9 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;
+import java.util.ArrayList;
 import java.util.HexFormat;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -44,11 +46,14 @@ public final class ZapiSandbox implements Service {
     static final String SLOW_ANSWER = "0408";
     /** 200, and the event says the call was missed ({@code CALL_MISSED_VOICE}). */
     static final String MISSED = "0000";
+    /** Not on WhatsApp, by phone-exists-batch (the number pre-check, zapi.precheck=true); every other phone is. */
+    static final String NOT_ON_WHATSAPP = "0404";
 
     private static final SecureRandom RANDOM = new SecureRandom();
     private final HttpServer server;
     private final ExecutorService answering;
     private final String path;
+    private final String checkPath;
     private final String clientToken;
     private final long slowAnswerMs;
     private final SandboxCallEvents events;
@@ -60,6 +65,7 @@ public final class ZapiSandbox implements Service {
         this.server = server;
         this.answering = answering;
         this.path = "/instances/" + instanceId + "/token/" + instanceToken + "/send-call";
+        this.checkPath = "/instances/" + instanceId + "/token/" + instanceToken + "/phone-exists-batch";
         this.clientToken = clientToken;
         this.slowAnswerMs = slowAnswerMs;
         this.events = events;
@@ -97,7 +103,8 @@ public final class ZapiSandbox implements Service {
         try (http; InputStream body = http.getRequestBody()) {
             byte[] bytes = body.readNBytes(65536);
             String phone = phoneOf(bytes);
-            if (!http.getRequestURI().getPath().equals(path)) {
+            boolean check = http.getRequestURI().getPath().equals(checkPath);
+            if (!http.getRequestURI().getPath().equals(path) && !check) {
                 answer(http, 404, Map.of("error", "NOT_FOUND", "message", "unknown instance, token or method"));
             } else if (!"POST".equals(http.getRequestMethod())) {
                 answer(http, 405, Map.of("error", "METHOD_NOT_ALLOWED", "message", "send-call takes POST"));
@@ -105,6 +112,8 @@ public final class ZapiSandbox implements Service {
                 answer(http, 415, Map.of("error", "UNSUPPORTED_MEDIA_TYPE", "message", "send application/json"));
             } else if (!clientToken.equals(http.getRequestHeaders().getFirst("Client-Token"))) {
                 answer(http, 403, Map.of("error", "FORBIDDEN", "message", "wrong or missing Client-Token"));
+            } else if (check) {
+                answerCheck(http, bytes);
             } else if (phone == null) {
                 answer(http, 400, Map.of("error", "BAD_REQUEST", "message", "phone is required"));
             } else {
@@ -136,6 +145,27 @@ public final class ZapiSandbox implements Service {
             }
             default -> placeCall(http, phone);
         }
+    }
+
+    /** phone-exists-batch: every phone is on WhatsApp but those ending in {@link #NOT_ON_WHATSAPP}. */
+    private static void answerCheck(HttpExchange http, byte[] body) throws IOException {
+        JsonNode phones;
+        try {
+            phones = Json.MAPPER.readTree(body).path("phones");
+        } catch (IOException notJson) {
+            phones = null;
+        }
+        if (phones == null || !phones.isArray()) {
+            answer(http, 400, Map.of("error", "BAD_REQUEST", "message", "phones is required: a list of numbers"));
+            return;
+        }
+        List<Map<String, Object>> found = new ArrayList<>();
+        for (JsonNode phone : phones) {
+            String number = phone.asText();
+            found.add(Map.of("exists", !number.endsWith(NOT_ON_WHATSAPP), "inputPhone", number,
+                    "outputPhone", number));
+        }
+        send(http, 200, Json.MAPPER.writeValueAsBytes(found));
     }
 
     /** The call is placed: its event follows, whether or not the module still waits for the answer. */
@@ -170,7 +200,10 @@ public final class ZapiSandbox implements Service {
     }
 
     private static void answer(HttpExchange http, int status, Map<String, String> body) throws IOException {
-        byte[] bytes = Json.MAPPER.writeValueAsString(body).getBytes(StandardCharsets.UTF_8);
+        send(http, status, Json.MAPPER.writeValueAsString(body).getBytes(StandardCharsets.UTF_8));
+    }
+
+    private static void send(HttpExchange http, int status, byte[] bytes) throws IOException {
         http.getResponseHeaders().set("Content-Type", "application/json");
         http.sendResponseHeaders(status, bytes.length);
         http.getResponseBody().write(bytes);
