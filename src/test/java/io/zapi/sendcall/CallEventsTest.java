@@ -32,7 +32,7 @@ import static org.awaitility.Awaitility.await;
 /**
  * Call events from Z-API's webhook (POST /webhooks/z-api/{token}), posted with a real HTTP client to the real module:
  * an event record correlated with the latest success for its phone on its instance within the window, deduplicated by
- * callId and notification (also when posted concurrently), counted in metrics and in the file's events summary; a
+ * callId and notification (also when posted concurrently), counted in metrics and in the file's report; a
  * wrong or unset token answered 404 and never recorded.
  */
 class CallEventsTest {
@@ -179,25 +179,46 @@ class CallEventsTest {
     }
 
     @Test
-    void theFilesEventsSummaryCountsAnsweredAndMissedCallsOfItsRows() throws Exception {
+    void theFilesReportCountsTheAnsweredAndMissedCallsOfItsRowsWhenTheirEventsCome() throws Exception {
         module.drop("events.csv", "phone;id\n5511970000006;row-a-" + UUID.randomUUID() + "\n5511970000007;row-b-"
                                   + UUID.randomUUID() + "\n");
         module.awaitRecords("events.csv", 2);
         Path report = Reports.awaitOne(dataDir, "events.csv");
+        assertThat(RunningModule.read(report).path("answered").asInt()).as("no event yet").isZero();
+        assertThat(RunningModule.read(report).path("missed").isNumber()).isTrue();
         double answeredBefore = MetricsScrape.of(module).sum("zapi_call_events_total",
                 Map.of("event", "answered", "instance", "default"));
 
+        // after the report is final: the report is written again, whole, with its counts
         postEvent(module, TOKEN, event("5511970000006", "CALL_VOICE", callId(), System.currentTimeMillis()));
         postEvent(module, TOKEN, event("5511970000007", "CALL_MISSED_VOICE", callId(), System.currentTimeMillis()));
 
-        Path summary = report.resolveSibling(report.getFileName().toString().replaceAll("\\.json$", ".events.json"));
-        JsonNode counts = await().atMost(Duration.ofSeconds(30)).until(
-                () -> Files.exists(summary) ? RunningModule.read(summary) : null,
-                json -> json != null && json.path("answered").asInt() == 1 && json.path("missed").asInt() == 1);
-        assertThat(counts.path("file").asText()).isEqualTo("events.csv");
-        assertThat(counts.path("report").asText()).isEqualTo(report.getFileName().toString());
+        JsonNode counted = await().atMost(Duration.ofSeconds(30)).until(() -> RunningModule.read(report),
+                json -> json.path("answered").asInt() == 1 && json.path("missed").asInt() == 1);
+        assertThat(counted.path("file").asText()).isEqualTo("events.csv");
+        assertThat(counted.path("state").asText()).isEqualTo("done");
+        assertThat(counted.path("outcomes").path("success").asInt()).isEqualTo(2);
+        assertThat(Reports.of(dataDir, "events.csv")).as("the same report, not another").hasSize(1);
         assertThat(MetricsScrape.of(module).sum("zapi_call_events_total",
                 Map.of("event", "answered", "instance", "default"))).isEqualTo(answeredBefore + 1);
+    }
+
+    /** An event of a row whose file is still read is counted by the file's final report. */
+    @Test
+    void anEventWhileItsFileIsReadIsCountedByTheFinalReport() throws Exception {
+        String slowPhone = "5511970000009";
+        zapi.answer(slowPhone, com.github.tomakehurst.wiremock.client.WireMock.okJson(
+                "{\"zaapId\":\"Z\",\"messageId\":\"M\",\"id\":\"M\"}").withFixedDelay(4000));
+        module.drop("running.csv", "phone\n5511970000008\n" + slowPhone + "\n");
+        await().atMost(Duration.ofSeconds(30)).until(() -> module.recordsOf("running.csv").size() == 1);
+        assertThat(Reports.ended(dataDir, "running.csv")).as("the file is still read").isFalse();
+
+        postEvent(module, TOKEN, event("5511970000008", "CALL_VOICE", callId(), System.currentTimeMillis()));
+
+        JsonNode report = Reports.awaitReport(dataDir, "running.csv");
+        assertThat(report.path("state").asText()).isEqualTo("done");
+        assertThat(report.path("answered").asInt()).isEqualTo(1);
+        assertThat(report.path("missed").asInt()).isZero();
     }
 
     @Test

@@ -8,6 +8,7 @@ import java.util.Map;
 import java.util.regex.Pattern;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.apache.camel.CamelContext;
 import org.apache.camel.Exchange;
 import org.apache.camel.ExchangePattern;
@@ -15,6 +16,7 @@ import org.apache.camel.ProducerTemplate;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import io.zapi.sendcall.inbox.FileReport;
 import io.zapi.sendcall.observe.ZapiMetrics;
 import io.zapi.sendcall.pipeline.CallLedger;
 import io.zapi.sendcall.pipeline.Json;
@@ -123,8 +125,9 @@ public class CallEvents {
     }
 
     /**
-     * The event's record is written (or kept pending): counted in metrics, and, for a call of an inbox file, that
-     * file's events summary rewritten with its answered and missed counts.
+     * The event's record is written (or kept pending): counted in metrics, and, for a call of an inbox file whose
+     * report is final, that report rewritten with its answered and missed counts (a report still running counts them
+     * itself, FileReport).
      */
     public void recorded(Exchange exchange) {
         CallEvent event = exchange.getProperty(EVENT, CallEvent.class);
@@ -134,35 +137,42 @@ public class CallEvents {
         LOG.info("call event {} {} phone={} callOf={}", event.event(), event.eventId(), event.phone(),
                 event.callOf() == null ? null : event.callOf().correlationId());
         if (event.callOf() != null && event.callOf().report() != null) {
-            writeSummary(exchange.getContext(), event.callOf());
+            rewriteReport(exchange.getContext(), event.callOf());
         }
     }
 
     /**
-     * {@code <report name>.events.json} beside the file's report: the counts come from the ledger, so a rewrite says
-     * every event of the file's calls so far, whichever replica noted them. Serialised in this process, so that a
-     * summary with fewer events never replaces one with more.
+     * The file's final report as it was written, with its counts read from the ledger now: every event of the file's
+     * calls so far, whichever replica noted them. Serialised in this process, so that a report with fewer events never
+     * replaces one with more.
      */
-    private synchronized void writeSummary(CamelContext context, CallLedger.Success call) {
-        Map<String, Integer> counts = ledger(context).eventCountsOfReport(call.report());
-        Map<String, Object> summary = new LinkedHashMap<>();
-        summary.put("file", call.file());
-        summary.put("report", call.report());
-        summary.put("answered", counts.getOrDefault("answered", 0));
-        summary.put("missed", counts.getOrDefault("missed", 0));
-        summary.put("updatedAt", Timestamps.now());
-        String name = call.report().replaceAll("\\.json$", "") + ".events.json";
+    private synchronized void rewriteReport(CamelContext context, CallLedger.Success call) {
+        CallLedger ledger = ledger(context);
+        String kept = ledger.finalReport(call.report());
+        if (kept == null) {
+            // its file is still read: the next running report, or the final one, counts this event
+            return;
+        }
+        String report;
+        try {
+            ObjectNode rewritten = (ObjectNode) Json.MAPPER.readTree(kept);
+            Map<String, Integer> counts = ledger.eventCountsOfReport(call.report());
+            rewritten.put(FileReport.ANSWERED, counts.getOrDefault(FileReport.ANSWERED, 0));
+            rewritten.put(FileReport.MISSED, counts.getOrDefault(FileReport.MISSED, 0));
+            report = Json.MAPPER.writeValueAsString(rewritten);
+        } catch (IOException | ClassCastException e) {
+            LOG.warn("{}: its report kept in the ledger cannot be read, so it is not rewritten with its call events",
+                    call.file());
+            return;
+        }
         Exchange sent = producer(context).send("{{zapi.reports-uri}}", ExchangePattern.InOnly, out -> {
-            try {
-                out.getMessage().setBody(Json.MAPPER.writeValueAsString(summary));
-            } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-                throw new IllegalStateException(e);
-            }
-            out.getMessage().setHeader(Exchange.FILE_NAME, name);
+            out.getMessage().setBody(report);
+            out.getMessage().setHeader(Exchange.FILE_NAME, call.report());
         });
         if (sent.getException() != null) {
             // the counts stay in the ledger: the next event of the file's calls writes them all
-            LOG.warn("{}: its events summary could not be written: {}", call.file(), sent.getException().getMessage());
+            LOG.warn("{}: its report could not be rewritten with its call events: {}", call.file(),
+                    sent.getException().getMessage());
         }
     }
 

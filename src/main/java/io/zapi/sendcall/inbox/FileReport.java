@@ -3,6 +3,7 @@ package io.zapi.sendcall.inbox;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Date;
+import java.util.Map;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
@@ -18,9 +19,10 @@ import org.apache.camel.support.SynchronizationAdapter;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import io.zapi.sendcall.pipeline.CallLedger;
+import io.zapi.sendcall.pipeline.CallRequest;
 import io.zapi.sendcall.pipeline.Json;
 import io.zapi.sendcall.pipeline.Utf8;
-import io.zapi.sendcall.pipeline.CallRequest;
 import io.zapi.sendcall.records.OutcomeRecord;
 import io.zapi.sendcall.runtime.SecretMasking;
 
@@ -39,6 +41,9 @@ public class FileReport implements AggregationStrategy {
     public static final String FILE = "inboxFile";
     /** Exchange property: yyyyMMdd-HHmmssSSS, when the file was first taken; its kept original starts with it too. */
     public static final String KEPT_PREFIX = "keptPrefix";
+    /** The report's counts of its calls' events (routes/call-events.camel.yaml). */
+    public static final String ANSWERED = "answered";
+    public static final String MISSED = "missed";
     /** Exchange property of the file and its rows: the {@link FileProgress} the rows are counted in. */
     static final String PROGRESS = "fileProgress";
 
@@ -109,8 +114,20 @@ public class FileReport implements AggregationStrategy {
         progress.close();
         Instant now = Instant.now();
         FileProgress.State state = progress.end();
-        exchange.getMessage().setBody(json(progress, state, now));
-        exchange.getMessage().setHeader(Exchange.FILE_NAME, reportName(exchange));
+        String reportName = reportName(exchange);
+        Map<String, Object> report = progress.report(state, now);
+        CallLedger ledger = ledger(exchange.getContext());
+        try {
+            // kept before its counts are read: an event after this rewrites the report (CallEvents), one before is
+            // counted here
+            ledger.keepFinalReport(reportName, text(report));
+        } catch (RuntimeException e) {
+            LOG.warn("{}: its report could not be kept in the ledger, so call events that come later will not be "
+                     + "counted in it: {}", progress.file(), SecretMasking.mask(String.valueOf(e.getMessage())));
+        }
+        putEventCounts(ledger, report, reportName);
+        exchange.getMessage().setBody(text(report));
+        exchange.getMessage().setHeader(Exchange.FILE_NAME, reportName);
         LOG.info(progress.line(state, now));
     }
 
@@ -155,10 +172,12 @@ public class FileReport implements AggregationStrategy {
                        Instant now) {
         Exchange sent;
         try {
-            String json = json(progress, state, now);
-            sent = reports(context).send(reportsUri, ExchangePattern.InOnly, report -> {
-                report.getMessage().setBody(json);
-                report.getMessage().setHeader(Exchange.FILE_NAME, reportName);
+            Map<String, Object> report = progress.report(state, now);
+            putEventCounts(ledger(context), report, reportName);
+            String json = text(report);
+            sent = reports(context).send(reportsUri, ExchangePattern.InOnly, out -> {
+                out.getMessage().setBody(json);
+                out.getMessage().setHeader(Exchange.FILE_NAME, reportName);
             });
         } catch (JsonProcessingException e) {
             throw new IllegalStateException(e);
@@ -173,10 +192,27 @@ public class FileReport implements AggregationStrategy {
         }
     }
 
-    private static String json(FileProgress progress, FileProgress.State state, Instant now)
-            throws JsonProcessingException {
-        return Utf8.escapeUnpairedSurrogates(SecretMasking.mask(Json.MAPPER.writeValueAsString(
-                progress.report(state, now))));
+    private static String text(Map<String, Object> report) throws JsonProcessingException {
+        return Utf8.escapeUnpairedSurrogates(SecretMasking.mask(Json.MAPPER.writeValueAsString(report)));
+    }
+
+    /**
+     * The file's calls answered and missed so far, by the call events recorded in the ledger (whichever replica got
+     * them); null when the ledger cannot say now.
+     */
+    private static void putEventCounts(CallLedger ledger, Map<String, Object> report, String reportName) {
+        Map<String, Integer> counts = null;
+        try {
+            counts = ledger != null ? ledger.eventCountsOfReport(reportName) : null;
+        } catch (RuntimeException e) {
+            LOG.debug("{}: its call events could not be counted", reportName, e);
+        }
+        report.put(ANSWERED, counts != null ? counts.getOrDefault(ANSWERED, 0) : null);
+        report.put(MISSED, counts != null ? counts.getOrDefault(MISSED, 0) : null);
+    }
+
+    private static CallLedger ledger(CamelContext context) {
+        return context.getRegistry().lookupByNameAndType("callLedger", CallLedger.class);
     }
 
     /**

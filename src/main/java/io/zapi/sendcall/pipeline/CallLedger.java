@@ -110,7 +110,12 @@ public class CallLedger implements IdempotentRepository {
             "CREATE TABLE IF NOT EXISTS call_events (call_id TEXT NOT NULL, notification TEXT NOT NULL, "
             + "event TEXT NOT NULL, phone TEXT, instance TEXT, moment BIGINT, call_of TEXT, received_at TEXT NOT NULL, "
             + "PRIMARY KEY (call_id, notification))",
-            "CREATE INDEX IF NOT EXISTS call_events_by_call ON call_events (call_of)");
+            "CREATE INDEX IF NOT EXISTS call_events_by_call ON call_events (call_of)",
+            // the answered and missed counts of a file's report are read per event and per running report
+            "CREATE INDEX IF NOT EXISTS call_successes_by_report ON call_successes (report)",
+            // each file's final report, for the events of its calls that come after it (rewritten with their counts)
+            "CREATE TABLE IF NOT EXISTS final_reports (report TEXT PRIMARY KEY, body TEXT NOT NULL, "
+            + "written_at BIGINT NOT NULL)");
     /** Shared ledger only: each replica's heartbeat, by the database's clock, so that no two clocks are compared. */
     private static final String NODES = "CREATE TABLE IF NOT EXISTS nodes (node_id TEXT PRIMARY KEY, "
                                         + "heartbeat TIMESTAMPTZ NOT NULL, started_at TIMESTAMPTZ NOT NULL)";
@@ -660,6 +665,33 @@ public class CallLedger implements IdempotentRepository {
     }
 
     /** How many events of each kind ({@code answered}, {@code missed}) the calls of a file's report have had. */
+    /**
+     * Keeps a file's final report, before its event counts are read into it: an event that comes after this finds it
+     * and rewrites the report with its counts; one that came before is in the counts.
+     */
+    public void keepFinalReport(String report, String body) {
+        lockIfSerial();
+        try {
+            jdbc.update("INSERT INTO final_reports (report, body, written_at) VALUES (?, ?, ?) ON CONFLICT (report) "
+                        + "DO UPDATE SET body = excluded.body, written_at = excluded.written_at", report, body,
+                    System.currentTimeMillis());
+        } finally {
+            unlockIfSerial();
+        }
+    }
+
+    /** The final report of this name as kept ({@link #keepFinalReport}), or null while its file is still read. */
+    public String finalReport(String report) {
+        lockIfSerial();
+        try {
+            List<String> found = jdbc.queryForList("SELECT body FROM final_reports WHERE report = ?", String.class,
+                    report);
+            return found.isEmpty() ? null : found.get(0);
+        } finally {
+            unlockIfSerial();
+        }
+    }
+
     public Map<String, Integer> eventCountsOfReport(String report) {
         lockIfSerial();
         try {
@@ -889,6 +921,7 @@ public class CallLedger implements IdempotentRepository {
             // phone numbers of placed calls and of call events are personal data too
             jdbc.update("DELETE FROM call_successes WHERE succeeded_at < ?", cutoff.toEpochMilli());
             jdbc.update("DELETE FROM call_events WHERE received_at < ?", before);
+            jdbc.update("DELETE FROM final_reports WHERE written_at < ?", cutoff.toEpochMilli());
             return new Purged(keys, files + sources);
         } finally {
             unlockIfSerial();
