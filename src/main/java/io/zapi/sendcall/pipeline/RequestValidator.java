@@ -217,6 +217,11 @@ public class RequestValidator {
         return name;
     }
 
+    /** A phone as text, normalised as a request's is (digits only), or why it is no phone: for the opt-out list. */
+    static String normalisedPhone(String text) throws InvalidRequestException {
+        return phone(TextNode.valueOf(text));
+    }
+
     private static String phone(JsonNode phone) throws InvalidRequestException {
         if (phone == null || phone.isNull() || phone.isTextual() && phone.textValue().isBlank()) {
             throw new InvalidRequestException("phone is required: country code, area code and number, "

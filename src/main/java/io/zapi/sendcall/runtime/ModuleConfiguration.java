@@ -26,6 +26,7 @@ import io.zapi.sendcall.inbox.RequestFiles;
 import io.zapi.sendcall.jms.EmbeddedBroker;
 import io.zapi.sendcall.observe.HealthChecks;
 import io.zapi.sendcall.observe.ZapiMetrics;
+import io.zapi.sendcall.pipeline.OptOutList;
 import io.zapi.sendcall.pipeline.PipelineResult;
 import io.zapi.sendcall.pipeline.RequestValidator;
 import io.zapi.sendcall.records.Outcome;
@@ -99,6 +100,22 @@ public class ModuleConfiguration implements CamelConfiguration, CamelContextAwar
     @BindToRegistry
     public RequestValidator requestValidator() {
         return new RequestValidator(defaultCallDuration, zapiInstances().names());
+    }
+
+    @PropertyInject(value = OptOutList.SETTING, defaultValue = "")
+    private String optOutFile;
+    private OptOutList optOutList;
+
+    /**
+     * The phones never to be called (routes/send-call.camel.yaml); a list that cannot be read stops the start-up. Made
+     * once: Camel Main binds this configuration's beans twice, and the list's warnings are for each reading.
+     */
+    @BindToRegistry
+    public synchronized OptOutList optOutList() {
+        if (optOutList == null) {
+            optOutList = OptOutList.read(optOutFile);
+        }
+        return optOutList;
     }
 
     @PropertyInject(value = HTTP_API_KEY, defaultValue = "")
