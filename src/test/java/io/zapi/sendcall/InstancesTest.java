@@ -149,7 +149,9 @@ class InstancesTest {
                 });
                 assertThat(module.recordsOf("storm.csv")).as("none of the slow one's yet: they wait 20 s")
                         .allSatisfy(r -> assertThat(r.path("instance").asText()).isEqualTo("fast"));
-                assertThat(fast.busiestSecond()).as("the fast one reached its pace of 5 a second").isEqualTo(5);
+                // at its pace, 5 a second (4 allows a call delayed by a busy machine), while a back-off shared
+                // with the slow one would have held it to none for those 20 s
+                assertThat(fast.busiestSecond()).as("the fast one at its pace of 5 a second").isBetween(4, 5);
                 assertThat(slow.allRequests()).as("the slow one got some requests").isNotEmpty();
 
                 await().atMost(Duration.ofSeconds(90)).until(() -> module.recordsOf("storm.csv").size() == 40);

@@ -109,6 +109,33 @@ class OptOutTest {
         assertThat(zapi.requestsFor("5511977770003")).hasSize(1);
     }
 
+    /** With the number pre-check on, an opted-out number is not sent to Z-API even to be checked. */
+    @Test
+    void anOptedOutNumberIsNotSentToThePreCheck(@TempDir Path precheckData) {
+        try (ZapiStub checked = new ZapiStub()) {
+            checked.stubFor(com.github.tomakehurst.wiremock.client.WireMock.post(
+                            com.github.tomakehurst.wiremock.client.WireMock.urlPathMatching(".*/phone-exists-batch"))
+                    .atPriority(1).willReturn(com.github.tomakehurst.wiremock.client.WireMock.okJson(
+                            "[{\"exists\": true, \"inputPhone\": \"5511977770031\", "
+                            + "\"outputPhone\": \"5511977770031\"}]")));
+            try (RunningModule precheck = RunningModule.start(checked.baseUrl(), precheckData, Map.of(
+                    "zapi.opt-out-file", optOutFile.toString(), "zapi.precheck", "true"))) {
+                precheck.drop("checked.csv", "phone\n5511977770031\n5511977770010\n");
+
+                List<JsonNode> records = precheck.awaitRecords("checked.csv", 2).stream()
+                        .sorted(Comparator.comparing(r -> r.path("source").path("index").asInt())).toList();
+                assertThat(records).as(records.toString()).extracting(r -> r.path("outcome").asText())
+                        .containsExactly("success", "rejected");
+                assertThat(records.get(1).path("error").asText()).startsWith("opted out");
+                List<String> checks = checked.allRequests().stream()
+                        .filter(r -> r.getUrl().endsWith("/phone-exists-batch"))
+                        .map(com.github.tomakehurst.wiremock.verification.LoggedRequest::getBodyAsString).toList();
+                assertThat(checks).singleElement().satisfies(body -> assertThat(body).contains("5511977770031")
+                        .doesNotContain("5511977770010"));
+            }
+        }
+    }
+
     @Test
     void anOptedOutNumberPostedOverHttpIsRejectedWith400AndNeverCalled() throws Exception {
         HttpResponse<String> answer = module.post("{\"phone\": \"+55 (11) 97777-0010\", \"id\": \"optout-http\"}");

@@ -20,12 +20,13 @@ import org.slf4j.LoggerFactory;
 import io.zapi.sendcall.pipeline.CallLedger;
 import io.zapi.sendcall.pipeline.CallRequest;
 import io.zapi.sendcall.pipeline.Json;
+import io.zapi.sendcall.pipeline.OptOutList;
 import io.zapi.sendcall.pipeline.RequestSource;
 import io.zapi.sendcall.pipeline.RequestValidator;
 import io.zapi.sendcall.records.OutcomeRecord;
+import io.zapi.sendcall.runtime.SecretMasking;
 import io.zapi.sendcall.zapi.ZapiInstance;
 import io.zapi.sendcall.zapi.ZapiInstances;
-import io.zapi.sendcall.runtime.SecretMasking;
 
 /**
  * The number pre-check of inbox files (zapi.precheck=true): the inbox route splits a file's rows through
@@ -54,13 +55,16 @@ public class NumberPrecheck {
     private final int batchSize;
     private final RequestValidator validator;
     private final ZapiInstances instances;
+    private final OptOutList optOut;
     private volatile ProducerTemplate template;
 
-    public NumberPrecheck(boolean enabled, int batchSize, RequestValidator validator, ZapiInstances instances) {
+    public NumberPrecheck(boolean enabled, int batchSize, RequestValidator validator, ZapiInstances instances,
+                          OptOutList optOut) {
         this.enabled = enabled;
         this.batchSize = batchSize;
         this.validator = validator;
         this.instances = instances;
+        this.optOut = optOut;
     }
 
     /** The rows the inbox route splits: the file itself without the pre-check, else its rows checked batch by batch. */
@@ -89,7 +93,8 @@ public class NumberPrecheck {
         Map<Integer, String> sources = new HashMap<>();
         for (int i = 0; i < rows.size(); i++) {
             CallRequest call = validator.validRow(rows.get(i));
-            if (call != null) {
+            // an opted-out number is rejected by the pipeline: it is not sent to Z-API, even to be checked
+            if (call != null && !optOut.contains(call.phone())) {
                 RequestSource source = RequestSource.fileRowAt(fileExchange, rows.get(i).index());
                 calls.put(i, call);
                 keys.put(i, CallLedger.keyOf(call, source));

@@ -156,7 +156,8 @@ public class ModuleConfiguration implements CamelConfiguration, CamelContextAwar
     /** Splits an inbox file's rows, checked with phone-exists-batch a batch ahead when zapi.precheck=true. */
     @BindToRegistry
     public NumberPrecheck numberPrecheck() {
-        return new NumberPrecheck(precheck, precheckBatchSize, requestValidator(), zapiInstances());
+        return new NumberPrecheck(precheck, precheckBatchSize, requestValidator(), zapiInstances(),
+                optOutList());
     }
 
     @BindToRegistry
