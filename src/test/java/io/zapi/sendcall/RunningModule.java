@@ -210,11 +210,22 @@ final class RunningModule implements AutoCloseable {
     }
 
     /** A loopback port nobody listens on right now. */
+    /** Ports handed out in this JVM: a port closed again may be the system's next free one too. */
+    private static final java.util.Set<Integer> HANDED_OUT = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
+    /**
+     * A port free now and never handed out before in this JVM: the system may give a port it just gave (closed, not
+     * bound yet) again, and two listeners of one test on one port (an HTTP client talking to a broker) hang it.
+     */
     static int freePort() {
-        try (java.net.ServerSocket socket = new java.net.ServerSocket(0)) {
-            return socket.getLocalPort();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
+        while (true) {
+            try (java.net.ServerSocket socket = new java.net.ServerSocket(0)) {
+                if (HANDED_OUT.add(socket.getLocalPort())) {
+                    return socket.getLocalPort();
+                }
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
         }
     }
 

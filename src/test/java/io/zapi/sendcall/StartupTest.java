@@ -25,6 +25,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
 import io.zapi.sendcall.runtime.ModuleConfiguration;
+import io.zapi.sendcall.runtime.StartupException;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -287,6 +288,19 @@ class StartupTest {
                         .contains("Set camel.management.port (env CAMEL_MANAGEMENT_PORT) to a free port");
             }
         }
+    }
+
+    /** Two of the module's servers on one port: Vert.x would only log that it could not bind, and run without it. */
+    @Test
+    void twoOfTheModulesServersOnOnePortAreRefused() {
+        int port = RunningModule.freePort();
+        assertThatThrownBy(() -> RunningModule.start("http://127.0.0.1:9", dataDir.resolve("same-port"), Map.of(
+                "camel.server.port", String.valueOf(port), "zapi.jms.embedded-port", String.valueOf(port))))
+                .rootCause().isInstanceOf(StartupException.class)
+                .hasMessage("camel.server.port (env CAMEL_SERVER_PORT) and zapi.jms.embedded-port (env "
+                            + "ZAPI_JMS_EMBEDDED_PORT) are both " + port + ": each of the module's servers needs a "
+                            + "port of its own. Set one of them to another port.");
+        assertThat(dataDir.resolve("same-port")).doesNotExist();
     }
 
     private static int managementPort(RunningModule module) {

@@ -6,7 +6,9 @@ import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.UnknownHostException;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 
 import org.apache.camel.spi.PropertiesComponent;
@@ -100,6 +102,31 @@ final class SettingsCheck {
         requireHttpExposureWanted(properties);
         requireManagementExposureWanted(properties);
         requireBrokerExposureWanted(properties);
+        requireOwnPorts(properties);
+    }
+
+    /**
+     * Each of the module's servers on a port of its own: the first to bind would take it, and Vert.x only logs that
+     * it could not (the module would run without its HTTP API, and a client of it would talk to the broker).
+     */
+    private static void requireOwnPorts(PropertiesComponent properties) {
+        Map<String, String> ports = new LinkedHashMap<>();
+        ports.put(SERVER_PORT, value(properties, SERVER_PORT).orElse("8080"));
+        ports.put(MANAGEMENT_PORT, value(properties, MANAGEMENT_PORT).orElse("9876"));
+        if (value(properties, ModuleConfiguration.JMS_BROKER_URL).isEmpty()) {
+            ports.put(ModuleConfiguration.JMS_EMBEDDED_PORT,
+                    value(properties, ModuleConfiguration.JMS_EMBEDDED_PORT).orElse("61616"));
+        }
+        List<String> keys = new ArrayList<>(ports.keySet());
+        for (int i = 0; i < keys.size(); i++) {
+            for (int j = i + 1; j < keys.size(); j++) {
+                if (ports.get(keys.get(i)).trim().equals(ports.get(keys.get(j)).trim())) {
+                    throw new StartupException(name(keys.get(i)) + " and " + name(keys.get(j)) + " are both "
+                                               + ports.get(keys.get(i)).trim() + ": each of the module's servers "
+                                               + "needs a port of its own. Set one of them to another port.");
+                }
+            }
+        }
     }
 
     /**
