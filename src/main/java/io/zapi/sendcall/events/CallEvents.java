@@ -7,6 +7,7 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.regex.Pattern;
 
+import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.apache.camel.CamelContext;
@@ -155,7 +156,9 @@ public class CallEvents {
         }
         String report;
         try {
-            ObjectNode rewritten = (ObjectNode) Json.MAPPER.readTree(kept);
+            // read as written: a BigDecimal would come back out as "1" where the report said 1.0
+            ObjectNode rewritten = (ObjectNode) Json.MAPPER.reader()
+                    .without(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS).readTree(kept);
             Map<String, Integer> counts = ledger.eventCountsOfReport(call.report());
             rewritten.put(FileReport.ANSWERED, counts.getOrDefault(FileReport.ANSWERED, 0));
             rewritten.put(FileReport.MISSED, counts.getOrDefault(FileReport.MISSED, 0));
