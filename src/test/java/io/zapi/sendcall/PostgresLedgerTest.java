@@ -144,6 +144,46 @@ class PostgresLedgerTest {
         }
     }
 
+    /**
+     * A replica starting while another one writes, as a request's finish does (call_keys, then call_successes, in one
+     * transaction): its schema statements must not hold one table's lock while they wait for another's. They did, and
+     * a CI run's restarted replica died of "deadlock detected".
+     */
+    @Test
+    void aReplicaStartingWhileAnotherWritesNeitherDeadlocksNorWaitsForIt() throws Exception {
+        String url = databases.create();
+        try (ZapiStub zapi = new ZapiStub();
+             RunningModule a = RunningModule.start(zapi.baseUrl(), folder.resolve("a"),
+                     PostgresDatabases.replica(url, "node-a"));
+             Connection writer = DriverManager.getConnection(url, USER, PASSWORD);
+             Connection watcher = DriverManager.getConnection(url, USER, PASSWORD)) {
+            writer.setAutoCommit(false);
+            ExecutorService starting = Executors.newSingleThreadExecutor();
+            try (java.sql.Statement sql = writer.createStatement()) {
+                sql.executeUpdate("UPDATE call_keys SET state = state WHERE key = 'no-such-key'");
+                Future<RunningModule> b = starting.submit(() -> RunningModule.start(zapi.baseUrl(),
+                        folder.resolve("b"), PostgresDatabases.replica(url, "node-b")));
+                // b started, or b waits for a lock the writer holds (what its schema making did)
+                await().atMost(Duration.ofSeconds(60)).until(() -> b.isDone() || waitingForALock(watcher));
+                sql.executeUpdate("INSERT INTO call_successes (correlation_id, phone, instance, succeeded_at) "
+                                  + "VALUES ('" + UUID.randomUUID() + "', '5561900000000', 'default', 0)");
+                writer.commit();
+                try (RunningModule started = b.get(60, java.util.concurrent.TimeUnit.SECONDS)) {
+                    assertThat(started.post("{\"phone\": \"5561933330009\"}").statusCode()).isEqualTo(200);
+                }
+            } finally {
+                starting.shutdownNow();
+            }
+        }
+    }
+
+    private static boolean waitingForALock(Connection watcher) throws SQLException {
+        try (java.sql.Statement sql = watcher.createStatement();
+             java.sql.ResultSet waiting = sql.executeQuery("SELECT count(*) FROM pg_locks WHERE NOT granted")) {
+            return waiting.next() && waiting.getInt(1) > 0;
+        }
+    }
+
     @Test
     void aKeySeenOnOneReplicaIsADuplicateOnTheOtherWhateverTheInput() throws Exception {
         String url = databases.create();

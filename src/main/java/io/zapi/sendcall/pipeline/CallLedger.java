@@ -7,6 +7,8 @@ import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.time.Instant;
+import java.sql.ResultSet;
+import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashSet;
@@ -29,6 +31,7 @@ import org.springframework.dao.DataAccessException;
 import org.springframework.dao.DataAccessResourceFailureException;
 import org.springframework.dao.RecoverableDataAccessException;
 import org.springframework.dao.TransientDataAccessException;
+import org.springframework.jdbc.core.ConnectionCallback;
 import org.springframework.jdbc.core.JdbcTemplate;
 import org.springframework.jdbc.datasource.DataSourceTransactionManager;
 import org.springframework.core.NestedExceptionUtils;
@@ -185,16 +188,7 @@ public class CallLedger implements IdempotentRepository {
         lockIfSerial();
         try {
             if (dialect == Dialect.POSTGRESQL) {
-                // replicas starting at once: CREATE TABLE IF NOT EXISTS can still race in PostgreSQL's catalog (a
-                // unique violation), so one replica at a time makes the schema, under a lock held to its commit
-                transactions.executeWithoutResult(status -> {
-                    jdbc.query("SELECT pg_advisory_xact_lock(?)", row -> null, SCHEMA_LOCK);
-                    SCHEMA.forEach(jdbc::execute);
-                    jdbc.execute(NODES);
-                    jdbc.execute(INBOX_CLAIMS);
-                    jdbc.execute("ALTER TABLE call_keys ADD COLUMN IF NOT EXISTS owner TEXT");
-                    jdbc.execute("ALTER TABLE call_keys ADD COLUMN IF NOT EXISTS source TEXT");
-                });
+                makePostgresSchema();
                 heartbeat();
                 // this node id's keys in flight when it last stopped: its earlier run is gone, so they are given up
                 // at once (no owner is a gone owner) rather than after the node timeout, for whichever replica meets
@@ -940,6 +934,45 @@ public class CallLedger implements IdempotentRepository {
     }
 
     /** SQLite only: whether an older ledger's table has the column yet. */
+    /**
+     * Replicas starting at once: CREATE TABLE IF NOT EXISTS can still race in PostgreSQL's catalog (a unique
+     * violation), so one replica at a time makes the schema, under a lock of its session. Each statement commits on its
+     * own: one transaction for them all held each table's lock to its end, and a replica starting while the others
+     * worked deadlocked with their writes (its CREATE INDEX on call_successes held while it waited to alter call_keys,
+     * a running replica's finish holding call_keys while it waited to insert into call_successes). A column already
+     * there is not added again: ALTER TABLE would lock call_keys against every replica's writes for nothing.
+     */
+    private void makePostgresSchema() {
+        jdbc.execute((ConnectionCallback<Void>) connection -> {
+            boolean autoCommit = connection.getAutoCommit();
+            connection.setAutoCommit(true);
+            try (Statement sql = connection.createStatement()) {
+                sql.execute("SELECT pg_advisory_lock(" + SCHEMA_LOCK + ")");
+                try {
+                    for (String statement : SCHEMA) {
+                        sql.execute(statement);
+                    }
+                    sql.execute(NODES);
+                    sql.execute(INBOX_CLAIMS);
+                    for (String column : List.of("owner", "source")) {
+                        try (ResultSet found = sql.executeQuery("SELECT 1 FROM information_schema.columns WHERE "
+                                + "table_schema = current_schema() AND table_name = 'call_keys' AND column_name = '"
+                                + column + "'")) {
+                            if (!found.next()) {
+                                sql.execute("ALTER TABLE call_keys ADD COLUMN IF NOT EXISTS " + column + " TEXT");
+                            }
+                        }
+                    }
+                } finally {
+                    sql.execute("SELECT pg_advisory_unlock(" + SCHEMA_LOCK + ")");
+                }
+            } finally {
+                connection.setAutoCommit(autoCommit);
+            }
+            return null;
+        });
+    }
+
     private boolean hasColumn(String table, String column) {
         return jdbc.queryForObject("SELECT COUNT(*) FROM pragma_table_info(?) WHERE name = ?", Integer.class, table,
                 column) > 0;
