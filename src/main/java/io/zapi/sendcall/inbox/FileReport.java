@@ -50,6 +50,9 @@ public class FileReport implements AggregationStrategy {
     public static final String FILE = "inboxFile";
     /** Exchange property: yyyyMMdd-HHmmssSSS, when the file was first taken; its kept original starts with it too. */
     public static final String KEPT_PREFIX = "keptPrefix";
+    /** Reports as trees, their floats as written: a BigDecimal would turn the progress 1.0 into 1. */
+    static final com.fasterxml.jackson.databind.ObjectMapper TREES = Json.MAPPER.copy()
+            .disable(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS);
     /** The GET /files entry's latest failures, newest first. */
     static final String LATEST_FAILURES = "latestFailures";
     /** The report's counts of its calls' events (routes/call-events.camel.yaml). */
@@ -91,7 +94,7 @@ public class FileReport implements AggregationStrategy {
         progress.named(keptName, reportName);
         CamelContext context = exchange.getContext();
         try {
-            ObjectNode entry = status(context, progress, Json.MAPPER.valueToTree(progress.report(FileProgress.State.RUNNING, Instant.now())));
+            ObjectNode entry = status(context, progress, TREES.valueToTree(progress.report(FileProgress.State.RUNNING, Instant.now())));
             files(context).started(keptName, progress.file(), reportName,
                     startedAt != null ? Timestamps.format(startedAt.toInstant()) : Timestamps.now(), entry);
         } catch (RuntimeException e) {
@@ -153,7 +156,7 @@ public class FileReport implements AggregationStrategy {
             LOG.warn("{}: its report could not be kept in the ledger, so call events and waiting rows that end later "
                      + "will not be counted in it: {}", progress.file(), SecretMasking.mask(String.valueOf(e.getMessage())));
         }
-        ObjectNode complete = complete(context, Json.MAPPER.valueToTree(report), reportName, progress.keptName());
+        ObjectNode complete = complete(context, TREES.valueToTree(report), reportName, progress.keptName());
         updateStatus(context, progress.keptName(), status(context, progress, complete.deepCopy()));
         exchange.getMessage().setBody(text(complete));
         exchange.getMessage().setHeader(Exchange.FILE_NAME, reportName);
@@ -190,7 +193,7 @@ public class FileReport implements AggregationStrategy {
                 } else {
                     // GET /files follows every tick: the status page shows a file move by the second
                     updateStatus(context, progress.keptName(), status(context, progress, complete(context,
-                            Json.MAPPER.valueToTree(progress.report(FileProgress.State.RUNNING, now)), reportName,
+                            TREES.valueToTree(progress.report(FileProgress.State.RUNNING, now)), reportName,
                             progress.keptName())));
                 }
                 if (logging && progress.logDue(now, LOG_EVERY)) {
@@ -206,7 +209,7 @@ public class FileReport implements AggregationStrategy {
     /** Writes a report that is not the file's last: one the endpoint refuses is not kept for later, only logged. */
     private void write(CamelContext context, FileProgress progress, FileProgress.State state, String reportName,
                        Instant now) {
-        ObjectNode report = complete(context, Json.MAPPER.valueToTree(progress.report(state, now)), reportName,
+        ObjectNode report = complete(context, TREES.valueToTree(progress.report(state, now)), reportName,
                 progress.keptName());
         updateStatus(context, progress.keptName(), status(context, progress, report.deepCopy()));
         Exchange sent = send(context, reportName, text(report));
@@ -237,8 +240,7 @@ public class FileReport implements AggregationStrategy {
         ObjectNode report;
         try {
             // read as written: a BigDecimal would come back out as "1" where the report said 1.0
-            report = (ObjectNode) Json.MAPPER.reader().without(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS)
-                    .readTree(kept);
+            report = (ObjectNode) TREES.readTree(kept);
         } catch (IOException | ClassCastException e) {
             LOG.warn("{}: its report kept in the ledger cannot be read, so it is not rewritten", reportName);
             return null;
@@ -272,7 +274,7 @@ public class FileReport implements AggregationStrategy {
         ArrayNode failures = updated.putArray(LATEST_FAILURES);
         Map<String, Object> failure = FileProgress.failureOf(row.getProperty(OutcomeRecord.OUTCOME, String.class), row);
         if (failure != null) {
-            failures.add(Json.MAPPER.valueToTree(failure));
+            failures.add(TREES.valueToTree(failure));
         }
         entry.path(LATEST_FAILURES).forEach(earlier -> {
             if (failures.size() < FileProgress.LATEST_FAILURES) {
@@ -293,7 +295,7 @@ public class FileReport implements AggregationStrategy {
                 entry.set(field.getKey(), field.getValue());
             }
         });
-        entry.set(LATEST_FAILURES, Json.MAPPER.valueToTree(progress.latestFailures()));
+        entry.set(LATEST_FAILURES, TREES.valueToTree(progress.latestFailures()));
         entry.put("report", progress.reportName());
         entry.put("results", progress.keptName() + (progress.isCsv() ? ".results.csv" : ".results.jsonl"));
         entry.put("updatedAt", Timestamps.now());
