@@ -129,7 +129,7 @@ public class CallLedger implements IdempotentRepository {
             // latest attempt; replaced_outcome is the outcome of the attempt a redial replaces in the file's report
             "CREATE TABLE IF NOT EXISTS waiting_rows (report TEXT NOT NULL, idx BIGINT NOT NULL, file_name TEXT NOT NULL, "
             + "inbox_file TEXT NOT NULL, kept_prefix TEXT NOT NULL, drop_name TEXT, file_hash TEXT, row_value TEXT NOT NULL, "
-            + "precheck TEXT, attempt INTEGER NOT NULL, due_at BIGINT NOT NULL, reason TEXT, state TEXT NOT NULL, "
+            + "precheck TEXT, attempt INTEGER NOT NULL, due_at BIGINT NOT NULL, reason TEXT, waits_for TEXT, state TEXT NOT NULL, "
             + "taken_by TEXT, outcome TEXT, replaced_outcome TEXT, ended_at BIGINT, PRIMARY KEY (report, idx))",
             "CREATE INDEX IF NOT EXISTS waiting_rows_due ON waiting_rows (state, due_at)");
     /** Shared ledger only: each replica's heartbeat, by the database's clock, so that no two clocks are compared. */

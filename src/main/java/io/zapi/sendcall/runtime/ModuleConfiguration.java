@@ -23,7 +23,6 @@ import io.zapi.sendcall.http.HttpServerErrors;
 import io.zapi.sendcall.files.FilesInProgress;
 import io.zapi.sendcall.inbox.FileReport;
 import io.zapi.sendcall.schedule.CallSchedule;
-import io.zapi.sendcall.schedule.CallingHours;
 import io.zapi.sendcall.schedule.WaitingRows;
 import io.zapi.sendcall.inbox.NumberPrecheck;
 import io.zapi.sendcall.inbox.RequestFiles;
@@ -232,7 +231,8 @@ public class ModuleConfiguration implements CamelConfiguration, CamelContextAwar
     /** Whether a request is called now: its file's control, its notBefore, the calling hours (send-call). */
     @BindToRegistry
     public CallSchedule callSchedule() {
-        return new CallSchedule(new CallingHours(), filesInProgress(), waitingRows());
+        return new CallSchedule(SettingsCheck.callingHours(camelContext.getPropertiesComponent()), filesInProgress(),
+                waitingRows());
     }
 
     @BindToRegistry

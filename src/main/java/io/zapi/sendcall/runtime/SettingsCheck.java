@@ -65,7 +65,11 @@ final class SettingsCheck {
             new Range("zapi.retention.interval-ms", 1, 30 * 24 * HOUR_MS),
             new Range(LedgerStartup.NODE_TIMEOUT_MS, 300, HOUR_MS),
             new Range("zapi.webhook.correlation-window-seconds", 1, 86_400),
-            new Range("zapi.precheck.batch-size", 1, NumberPrecheck.MAX_BATCH));
+            new Range("zapi.precheck.batch-size", 1, NumberPrecheck.MAX_BATCH),
+            new Range("zapi.waiting.poll-ms", 10, HOUR_MS),
+            new Range("zapi.waiting.batch-size", 1, 10_000),
+            new Range("zapi.redial.max-attempts", 0, 10),
+            new Range("zapi.redial.delay-minutes", 1, 7 * 24 * 60));
 
     static final List<String> SWITCHES = List.of(ModuleConfiguration.SANDBOX, "zapi.resend-interrupted",
             ModuleConfiguration.SERVER_ENABLED, HTTP_ALLOW_ANONYMOUS, JMS_ALLOW_ANONYMOUS, HttpTls.ENABLED,
@@ -95,6 +99,11 @@ final class SettingsCheck {
                     wrong.add(name(key) + " must be true or false, was \"" + value + "\"");
                 }
             });
+        }
+        try {
+            callingHours(properties);
+        } catch (IllegalArgumentException e) {
+            wrong.add(e.getMessage());
         }
         if (!wrong.isEmpty()) {
             throw new StartupException(String.join("; ", wrong) + ".");
@@ -218,6 +227,12 @@ final class SettingsCheck {
     }
 
     /** The setting and the environment variable that sets it, as messages name them. */
+    /** zapi.calling-hours, zapi.calling-days and zapi.timezone, read; a wrong one is an IllegalArgumentException. */
+    public static io.zapi.sendcall.schedule.CallingHours callingHours(PropertiesComponent properties) {
+        return io.zapi.sendcall.schedule.CallingHours.of(value(properties, "zapi.calling-hours").orElse(""),
+                value(properties, "zapi.calling-days").orElse(""), value(properties, "zapi.timezone").orElse(""));
+    }
+
     static String name(String key) {
         return key + " (env " + ModuleConfiguration.envName(key) + ")";
     }

@@ -43,23 +43,27 @@ public class CallSchedule {
         }
         Instant due = now;
         String reason = null;
+        WaitingRows.WaitsFor waitsFor = null;
         if (request.notBefore() != null && request.notBefore().isAfter(now)) {
             due = request.notBefore();
             reason = "waits for its notBefore " + Timestamps.format(due);
+            waitsFor = WaitingRows.WaitsFor.NOT_BEFORE;
         }
         CallingHours.Window window = hours.check(request.phone(), due);
-        if (window.never()) {
-            throw new InvalidRequestException(window.reason());
+        if (window.state() == CallingHours.Window.State.NEVER) {
+            throw new InvalidRequestException(window.reason() + ": not called");
         }
-        if (!window.open()) {
+        if (!window.isOpen()) {
             due = window.opensAt();
-            reason = "outside calling hours " + hours.describe() + ": waits until " + Timestamps.format(due);
+            reason = window.reason();
+            waitsFor = WaitingRows.WaitsFor.CALLING_HOURS;
         }
         if (control == FilesInProgress.Control.PAUSED) {
-            reason = "its file is paused" + (reason != null ? "; then it " + reason : "");
+            reason = "its file is paused" + (reason != null ? "; then: " + reason : "");
+            waitsFor = WaitingRows.WaitsFor.PAUSED;
         }
         if (reason != null) {
-            waitingRows.defer(exchange, keptName, due, reason);
+            waitingRows.defer(exchange, keptName, due, reason, waitsFor);
             throw new RowDeferredException(reason, due);
         }
     }
@@ -72,15 +76,12 @@ public class CallSchedule {
                                               + "of an inbox file waits for its notBefore)");
         }
         CallingHours.Window window = hours.check(request.phone(), now);
-        if (window.never()) {
-            throw new InvalidRequestException(window.reason());
+        if (window.state() == CallingHours.Window.State.NEVER) {
+            throw new InvalidRequestException(window.reason() + ": not called");
         }
-        if (!window.open()) {
-            throw new InvalidRequestException("outside calling hours " + hours.describe() + " in the recipient's "
-                                              + "time zone: not called; the window opens at "
-                                              + Timestamps.format(window.opensAt())
-                                              + " (over HTTP and JMS a request is placed at once or rejected; a row "
-                                              + "of an inbox file waits for the window)");
+        if (!window.isOpen()) {
+            throw new InvalidRequestException(window.reason() + ": not called (over HTTP and JMS a request is placed "
+                                              + "at once or rejected; a row of an inbox file waits for the window)");
         }
     }
 }

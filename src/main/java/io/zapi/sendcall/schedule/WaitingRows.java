@@ -27,6 +27,15 @@ import io.zapi.sendcall.records.OutcomeRecord;
  */
 public class WaitingRows {
 
+    /** What a row waits for. */
+    public enum WaitsFor {
+        CALLING_HOURS, NOT_BEFORE, PAUSED, REDIAL;
+
+        String label() {
+            return name().toLowerCase(java.util.Locale.ROOT).replace('_', '-');
+        }
+    }
+
     /** Set on the exchange of a row taken from here: where it came from, for {@link #ended}. */
     public static final String TAKEN = "waitingRow";
     static final String WAITING = "waiting";
@@ -53,7 +62,7 @@ public class WaitingRows {
      * The row on this exchange waits until dueAt (epoch ms), for this reason: kept in the ledger, or, when it waits
      * already (taken again before its time: the window closed again), given its new time.
      */
-    public void defer(Exchange exchange, String keptName, Instant dueAt, String reason) {
+    public void defer(Exchange exchange, String keptName, Instant dueAt, String reason, WaitsFor waitsFor) {
         RequestRow row = exchange.getMessage().getBody(RequestRow.class);
         RequestSource source = RequestSource.of(exchange);
         String value;
@@ -65,13 +74,14 @@ public class WaitingRows {
         String drop = exchange.getProperty(CallLedger.DROP, String.class);
         ledger().use(jdbc -> jdbc.update(
                 "INSERT INTO waiting_rows (report, idx, file_name, inbox_file, kept_prefix, drop_name, file_hash, "
-                + "row_value, precheck, attempt, due_at, reason, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, "
-                + "'waiting') ON CONFLICT (report, idx) DO UPDATE SET due_at = excluded.due_at, reason = "
-                + "excluded.reason, state = 'waiting', taken_by = NULL",
+                + "row_value, precheck, attempt, due_at, reason, waits_for, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, "
+                + "?, ?, ?, 'waiting') ON CONFLICT (report, idx) DO UPDATE SET due_at = excluded.due_at, reason = "
+                + "excluded.reason, waits_for = excluded.waits_for, state = 'waiting', taken_by = NULL",
                 FileReport.reportNameOf(exchange), source.index(), keptName,
                 exchange.getProperty(FileReport.FILE, String.class),
                 exchange.getProperty(FileReport.KEPT_PREFIX, String.class), drop,
-                exchange.getProperty("fileHash", String.class), value, row.precheck(), dueAt.toEpochMilli(), reason));
+                exchange.getProperty("fileHash", String.class), value, row.precheck(), dueAt.toEpochMilli(), reason,
+                waitsFor.label()));
     }
 
     /**
@@ -111,6 +121,16 @@ public class WaitingRows {
         CallLedger ledger = ledger();
         boolean atStart = !startedOnce;
         startedOnce = true;
+        if (atStart) {
+            // the calling hours may have changed since these rows were given their time: each is judged again by the
+            // pipeline (one still outside the window waits again, for its new time)
+            long now = System.currentTimeMillis();
+            int rejudged = ledger.use(jdbc -> jdbc.update("UPDATE waiting_rows SET due_at = ? WHERE state = 'waiting' "
+                                                          + "AND waits_for = 'calling-hours' AND due_at > ?", now, now));
+            if (rejudged > 0) {
+                LOG.info("{} rows waiting for calling hours are judged again by the calling hours now set", rejudged);
+            }
+        }
         if (ledger.dialect() == CallLedger.Dialect.SQLITE) {
             if (atStart) {
                 ledger.use(jdbc -> jdbc.update("UPDATE waiting_rows SET state = 'waiting', taken_by = NULL WHERE "
