@@ -147,37 +147,12 @@ public class CallEvents {
      * calls so far, whichever replica noted them. Serialised in this process, so that a report with fewer events never
      * replaces one with more.
      */
-    private synchronized void rewriteReport(CamelContext context, CallLedger.Success call) {
-        CallLedger ledger = ledger(context);
-        String kept = ledger.finalReport(call.report());
-        if (kept == null) {
-            // its file is still read: the next running report, or the final one, counts this event
-            return;
-        }
-        String report;
-        try {
-            // read as written: a BigDecimal would come back out as "1" where the report said 1.0
-            ObjectNode rewritten = (ObjectNode) Json.MAPPER.reader()
-                    .without(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS).readTree(kept);
-            Map<String, Integer> counts = ledger.eventCountsOfReport(call.report());
-            rewritten.put(FileReport.ANSWERED, counts.getOrDefault(FileReport.ANSWERED, 0));
-            rewritten.put(FileReport.MISSED, counts.getOrDefault(FileReport.MISSED, 0));
-            report = Json.MAPPER.writeValueAsString(rewritten);
-        } catch (IOException | ClassCastException e) {
-            LOG.warn("{}: its report kept in the ledger cannot be read, so it is not rewritten with its call events",
-                    call.file());
-            return;
-        }
-        Exchange sent = producer(context).send("{{zapi.reports-uri}}", ExchangePattern.InOnly, out -> {
-            out.getMessage().setBody(report);
-            out.getMessage().setHeader(Exchange.FILE_NAME, call.report());
-        });
-        if (sent.getException() != null) {
-            // the counts stay in the ledger: the next event of the file's calls writes them all
-            LOG.warn("{}: its report could not be rewritten with its call events: {}", call.file(),
-                    sent.getException().getMessage());
-        }
+    private void rewriteReport(CamelContext context, CallLedger.Success call) {
+        // its file is still read when nothing is kept: the next running report, or the final one, counts this event
+        context.getRegistry().lookupByNameAndType("fileReport", FileReport.class)
+                .rewriteKept(context, call.report(), null);
     }
+
 
     private static JsonNode parse(byte[] body) {
         try {

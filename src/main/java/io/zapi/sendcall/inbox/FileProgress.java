@@ -37,6 +37,11 @@ final class FileProgress {
     /** The same by Z-API instance (the name; {@link #NO_INSTANCE} for rows that got none), then by outcome. */
     private final Map<String, Map<String, LongAdder>> countsByInstance = new ConcurrentSkipListMap<>();
     static final String NO_INSTANCE = "none";
+    /** The GET /files entry's latest failures, at most this many, newest first. */
+    static final int LATEST_FAILURES = 10;
+    private final java.util.Deque<Map<String, Object>> latestFailures = new java.util.ArrayDeque<>();
+    private volatile String keptName;
+    private volatile String reportName;
     /** Guarded by this: once closed, no running report is written any more. */
     private boolean closed;
     private int loggedTenths;
@@ -51,6 +56,62 @@ final class FileProgress {
 
     String file() {
         return file;
+    }
+
+    /** The names the file is kept and reported under. */
+    void named(String keptName, String reportName) {
+        this.keptName = keptName;
+        this.reportName = reportName;
+    }
+
+    String keptName() {
+        return keptName;
+    }
+
+    String reportName() {
+        return reportName;
+    }
+
+    /** A CSV file has a CSV results file, the others a JSON Lines one. */
+    boolean isCsv() {
+        return file != null && file.toLowerCase(java.util.Locale.ROOT).endsWith(".csv");
+    }
+
+    /** A row that ended in a failure (failed, an error, rejected) is among the file's latest failures. */
+    void noteFailure(String outcome, org.apache.camel.Exchange row) {
+        Map<String, Object> failure = failureOf(outcome, row);
+        if (failure == null) {
+            return;
+        }
+        synchronized (latestFailures) {
+            latestFailures.addFirst(failure);
+            while (latestFailures.size() > LATEST_FAILURES) {
+                latestFailures.removeLast();
+            }
+        }
+    }
+
+    java.util.List<Map<String, Object>> latestFailures() {
+        synchronized (latestFailures) {
+            return java.util.List.copyOf(latestFailures);
+        }
+    }
+
+    /** A failure as GET /files shows it: index, phone, outcome, error, at; null for an outcome that is no failure. */
+    static Map<String, Object> failureOf(String outcome, org.apache.camel.Exchange row) {
+        if (!java.util.List.of("failed", "error-405", "error-415", "rejected").contains(outcome)) {
+            return null;
+        }
+        Map<String, Object> failure = new LinkedHashMap<>();
+        failure.put("index", io.zapi.sendcall.pipeline.RequestSource.of(row).index());
+        io.zapi.sendcall.pipeline.CallRequest request = row.getProperty(
+                io.zapi.sendcall.records.OutcomeRecord.CALL_REQUEST, io.zapi.sendcall.pipeline.CallRequest.class);
+        failure.put("phone", request != null ? request.phone() : null);
+        failure.put("outcome", outcome);
+        failure.put("error", io.zapi.sendcall.runtime.SecretMasking.mask(
+                String.valueOf(row.getProperty(io.zapi.sendcall.records.OutcomeRecord.ERROR, String.class))));
+        failure.put("at", Timestamps.now());
+        return failure;
     }
 
     RequestFile requestFile() {

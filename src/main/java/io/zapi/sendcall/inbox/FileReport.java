@@ -8,7 +8,13 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 
+import java.io.IOException;
+import java.util.List;
+
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.apache.camel.AggregationStrategy;
 import org.apache.camel.CamelContext;
 import org.apache.camel.Exchange;
@@ -19,11 +25,14 @@ import org.apache.camel.support.SynchronizationAdapter;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import io.zapi.sendcall.files.FilesInProgress;
 import io.zapi.sendcall.pipeline.CallLedger;
 import io.zapi.sendcall.pipeline.CallRequest;
 import io.zapi.sendcall.pipeline.Json;
 import io.zapi.sendcall.pipeline.Utf8;
 import io.zapi.sendcall.records.OutcomeRecord;
+import io.zapi.sendcall.records.Timestamps;
+import io.zapi.sendcall.schedule.WaitingRows;
 import io.zapi.sendcall.runtime.SecretMasking;
 
 /**
@@ -41,6 +50,8 @@ public class FileReport implements AggregationStrategy {
     public static final String FILE = "inboxFile";
     /** Exchange property: yyyyMMdd-HHmmssSSS, when the file was first taken; its kept original starts with it too. */
     public static final String KEPT_PREFIX = "keptPrefix";
+    /** The GET /files entry's latest failures, newest first. */
+    static final String LATEST_FAILURES = "latestFailures";
     /** The report's counts of its calls' events (routes/call-events.camel.yaml). */
     public static final String ANSWERED = "answered";
     public static final String MISSED = "missed";
@@ -76,7 +87,17 @@ public class FileReport implements AggregationStrategy {
                 startedAt != null ? startedAt.toInstant() : Instant.now());
         exchange.setProperty(PROGRESS, progress);
         String reportName = reportName(exchange);
+        String keptName = keptNameOf(exchange);
+        progress.named(keptName, reportName);
         CamelContext context = exchange.getContext();
+        try {
+            ObjectNode entry = status(context, progress, Json.MAPPER.valueToTree(progress.report(FileProgress.State.RUNNING, Instant.now())));
+            files(context).started(keptName, progress.file(), reportName,
+                    startedAt != null ? Timestamps.format(startedAt.toInstant()) : Timestamps.now(), entry);
+        } catch (RuntimeException e) {
+            LOG.warn("{}: it could not be listed in GET /files: {}", progress.file(),
+                    SecretMasking.mask(String.valueOf(e.getMessage())));
+        }
         int[] ticks = {0};
         ScheduledFuture<?> tick = ticker(context).scheduleAtFixedRate(() -> {
             ticks[0]++;
@@ -99,8 +120,14 @@ public class FileReport implements AggregationStrategy {
         // become the file's, as it would if the first row's exchange were copied back onto the file's
         Exchange result = tally != null ? tally : new DefaultExchange(row.getContext());
         FileProgress progress = row.getProperty(PROGRESS, FileProgress.class);
-        progress.count(row.getProperty(OutcomeRecord.OUTCOME, "failed", String.class),
-                OutcomeRecord.instance(row, row.getProperty(OutcomeRecord.CALL_REQUEST, CallRequest.class)));
+        String outcome = row.getProperty(OutcomeRecord.OUTCOME, "failed", String.class);
+        if (ReportFromLedger.WAITING.equals(outcome)) {
+            // a row that waits is counted by the ledger (waiting_rows), where its end is counted too, by any replica
+            return result;
+        }
+        CallRequest request = row.getProperty(OutcomeRecord.CALL_REQUEST, CallRequest.class);
+        progress.count(outcome, OutcomeRecord.instance(row, request));
+        progress.noteFailure(outcome, row);
         return result;
     }
 
@@ -116,19 +143,23 @@ public class FileReport implements AggregationStrategy {
         FileProgress.State state = progress.end();
         String reportName = reportName(exchange);
         Map<String, Object> report = progress.report(state, now);
-        CallLedger ledger = ledger(exchange.getContext());
+        CamelContext context = exchange.getContext();
+        CallLedger ledger = ledger(context);
         try {
-            // kept before its counts are read: an event after this rewrites the report (CallEvents), one before is
-            // counted here
+            // kept before its counts are read: an event or a waiting row's end after this rewrites the report
+            // (rewriteKept), one before is counted here
             ledger.keepFinalReport(reportName, text(report));
         } catch (RuntimeException e) {
-            LOG.warn("{}: its report could not be kept in the ledger, so call events that come later will not be "
-                     + "counted in it: {}", progress.file(), SecretMasking.mask(String.valueOf(e.getMessage())));
+            LOG.warn("{}: its report could not be kept in the ledger, so call events and waiting rows that end later "
+                     + "will not be counted in it: {}", progress.file(), SecretMasking.mask(String.valueOf(e.getMessage())));
         }
-        putEventCounts(ledger, report, reportName);
-        exchange.getMessage().setBody(text(report));
+        ObjectNode complete = complete(context, Json.MAPPER.valueToTree(report), reportName, progress.keptName());
+        updateStatus(context, progress.keptName(), status(context, progress, complete.deepCopy()));
+        exchange.getMessage().setBody(text(complete));
         exchange.getMessage().setHeader(Exchange.FILE_NAME, reportName);
-        LOG.info(progress.line(state, now));
+        LOG.info(progress.line(state, now) + (complete.path(ReportFromLedger.WAITING).asLong() > 0
+                ? "; " + complete.path(ReportFromLedger.WAITING).asLong() + " rows wait (" + complete.path("state").asText()
+                  + ")" : ""));
     }
 
     /**
@@ -156,6 +187,11 @@ public class FileReport implements AggregationStrategy {
                 Instant now = Instant.now();
                 if (reportDue) {
                     write(context, progress, FileProgress.State.RUNNING, reportName, now);
+                } else {
+                    // GET /files follows every tick: the status page shows a file move by the second
+                    updateStatus(context, progress.keptName(), status(context, progress, complete(context,
+                            Json.MAPPER.valueToTree(progress.report(FileProgress.State.RUNNING, now)), reportName,
+                            progress.keptName())));
                 }
                 if (logging && progress.logDue(now, LOG_EVERY)) {
                     LOG.info(progress.line(FileProgress.State.RUNNING, now));
@@ -170,18 +206,10 @@ public class FileReport implements AggregationStrategy {
     /** Writes a report that is not the file's last: one the endpoint refuses is not kept for later, only logged. */
     private void write(CamelContext context, FileProgress progress, FileProgress.State state, String reportName,
                        Instant now) {
-        Exchange sent;
-        try {
-            Map<String, Object> report = progress.report(state, now);
-            putEventCounts(ledger(context), report, reportName);
-            String json = text(report);
-            sent = reports(context).send(reportsUri, ExchangePattern.InOnly, out -> {
-                out.getMessage().setBody(json);
-                out.getMessage().setHeader(Exchange.FILE_NAME, reportName);
-            });
-        } catch (JsonProcessingException e) {
-            throw new IllegalStateException(e);
-        }
+        ObjectNode report = complete(context, Json.MAPPER.valueToTree(progress.report(state, now)), reportName,
+                progress.keptName());
+        updateStatus(context, progress.keptName(), status(context, progress, report.deepCopy()));
+        Exchange sent = send(context, reportName, text(report));
         if (sent.getException() != null && state == FileProgress.State.RUNNING) {
             // the next one follows within the interval; the final report, kept for later, says it if this goes on
             LOG.debug("{}: its running report could not be written to {}", progress.file(), reportsUri,
@@ -192,23 +220,116 @@ public class FileReport implements AggregationStrategy {
         }
     }
 
-    private static String text(Map<String, Object> report) throws JsonProcessingException {
-        return Utf8.escapeUnpairedSurrogates(SecretMasking.mask(Json.MAPPER.writeValueAsString(report)));
+    /**
+     * A file whose read has ended has its report rewritten as it stands now (an event of one of its calls, a row of it
+     * that waited and has now ended), from the report its read kept in the ledger: whichever replica read it. Nothing
+     * while its file is still read: its next running report counts the change. Answers the report written, or null.
+     */
+    public synchronized ObjectNode rewriteKept(CamelContext context, String reportName, String keptName) {
+        CallLedger ledger = ledger(context);
+        if (keptName == null) {
+            keptName = files(context).nameOfReport(reportName);
+        }
+        String kept = ledger.finalReport(reportName);
+        if (kept == null) {
+            return null;
+        }
+        ObjectNode report;
+        try {
+            // read as written: a BigDecimal would come back out as "1" where the report said 1.0
+            report = (ObjectNode) Json.MAPPER.reader().without(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS)
+                    .readTree(kept);
+        } catch (IOException | ClassCastException e) {
+            LOG.warn("{}: its report kept in the ledger cannot be read, so it is not rewritten", reportName);
+            return null;
+        }
+        report = complete(context, report, reportName, keptName);
+        Exchange sent = send(context, reportName, text(report));
+        if (sent.getException() != null) {
+            // the counts stay in the ledger: the next change of the file rewrites them all
+            LOG.warn("{}: its report could not be rewritten: {}", reportName, sent.getException().getMessage());
+        }
+        return report;
     }
 
     /**
-     * The file's calls answered and missed so far, by the call events recorded in the ledger (whichever replica got
-     * them); null when the ledger cannot say now.
+     * A row of the file that waited has ended (schedule/WaitingRows): its report and its GET /files entry say so, the
+     * row's failure among the latest ones.
      */
-    private static void putEventCounts(CallLedger ledger, Map<String, Object> report, String reportName) {
-        Map<String, Integer> counts = null;
-        try {
-            counts = ledger != null ? ledger.eventCountsOfReport(reportName) : null;
-        } catch (RuntimeException e) {
-            LOG.debug("{}: its call events could not be counted", reportName, e);
+    public void waitingRowEnded(CamelContext context, String reportName, String keptName, Exchange row) {
+        ObjectNode report = rewriteKept(context, reportName, keptName);
+        if (report == null) {
+            // still read, here or on another replica: its reader's next status counts the row
+            return;
         }
-        report.put(ANSWERED, counts != null ? counts.getOrDefault(ANSWERED, 0) : null);
-        report.put(MISSED, counts != null ? counts.getOrDefault(MISSED, 0) : null);
+        FilesInProgress files = files(context);
+        ObjectNode entry = files.entry(keptName);
+        if (entry == null) {
+            return;
+        }
+        ObjectNode updated = report.deepCopy();
+        List.of("name", "originalName", "report", "results").forEach(field -> updated.set(field, entry.get(field)));
+        ArrayNode failures = updated.putArray(LATEST_FAILURES);
+        Map<String, Object> failure = FileProgress.failureOf(row.getProperty(OutcomeRecord.OUTCOME, String.class), row);
+        if (failure != null) {
+            failures.add(Json.MAPPER.valueToTree(failure));
+        }
+        entry.path(LATEST_FAILURES).forEach(earlier -> {
+            if (failures.size() < FileProgress.LATEST_FAILURES) {
+                failures.add(earlier);
+            }
+        });
+        updated.put("updatedAt", Timestamps.now());
+        files.update(keptName, updated);
+    }
+
+    /** The file's GET /files entry: its report as it stands, its names and latest failures. */
+    private static ObjectNode status(CamelContext context, FileProgress progress, ObjectNode report) {
+        ObjectNode entry = Json.MAPPER.createObjectNode();
+        entry.put("name", progress.keptName());
+        entry.put("originalName", progress.file());
+        report.fields().forEachRemaining(field -> {
+            if (!"file".equals(field.getKey())) {
+                entry.set(field.getKey(), field.getValue());
+            }
+        });
+        entry.set(LATEST_FAILURES, Json.MAPPER.valueToTree(progress.latestFailures()));
+        entry.put("report", progress.reportName());
+        entry.put("results", progress.keptName() + (progress.isCsv() ? ".results.csv" : ".results.jsonl"));
+        entry.put("updatedAt", Timestamps.now());
+        return entry;
+    }
+
+    private static void updateStatus(CamelContext context, String keptName, ObjectNode entry) {
+        try {
+            files(context).update(keptName, entry);
+        } catch (RuntimeException e) {
+            LOG.debug("{}: its GET /files entry was not updated", keptName, e);
+        }
+    }
+
+    private static ObjectNode complete(CamelContext context, ObjectNode report, String reportName, String keptName) {
+        return ReportFromLedger.complete(report, reportName, keptName, ledger(context),
+                context.getRegistry().lookupByNameAndType("waitingRows", WaitingRows.class), files(context));
+    }
+
+    private Exchange send(CamelContext context, String reportName, String json) {
+        return reports(context).send(reportsUri, ExchangePattern.InOnly, out -> {
+            out.getMessage().setBody(json);
+            out.getMessage().setHeader(Exchange.FILE_NAME, reportName);
+        });
+    }
+
+    private static String text(Object report) {
+        try {
+            return Utf8.escapeUnpairedSurrogates(SecretMasking.mask(Json.MAPPER.writeValueAsString(report)));
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static FilesInProgress files(CamelContext context) {
+        return context.getRegistry().lookupByNameAndType("filesInProgress", FilesInProgress.class);
     }
 
     private static CallLedger ledger(CamelContext context) {
@@ -232,6 +353,19 @@ public class FileReport implements AggregationStrategy {
         return exchange.getProperty(KEPT_PREFIX, String.class) + "-"
                + RequestFiles.fit(exchange.getProperty(FILE, String.class), RequestFiles.MAX_NAME_BYTES
                                   - RequestFiles.KEPT_PREFIX_BYTES - ".json".length() - 1) + ".json";
+    }
+
+    /**
+     * The name the file is kept under in inbox/.done (and listed under in GET /files): its report's time prefix and its
+     * name, shortened as RequestFiles.keptName shortens it. Null for a request of no inbox file.
+     */
+    public static String keptNameOf(Exchange exchange) {
+        if (exchange.getProperty(KEPT_PREFIX) == null || exchange.getProperty(FILE) == null) {
+            return null;
+        }
+        return exchange.getProperty(KEPT_PREFIX, String.class) + "-"
+               + RequestFiles.fit(exchange.getProperty(FILE, String.class),
+                RequestFiles.MAX_NAME_BYTES - RequestFiles.KEPT_PREFIX_BYTES);
     }
 
     private synchronized ScheduledExecutorService ticker(CamelContext context) {

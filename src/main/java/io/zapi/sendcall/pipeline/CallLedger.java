@@ -118,7 +118,20 @@ public class CallLedger implements IdempotentRepository {
             "CREATE INDEX IF NOT EXISTS call_successes_by_report ON call_successes (report)",
             // each file's final report, for the events of its calls that come after it (rewritten with their counts)
             "CREATE TABLE IF NOT EXISTS final_reports (report TEXT PRIMARY KEY, body TEXT NOT NULL, "
-            + "written_at BIGINT NOT NULL)");
+            + "written_at BIGINT NOT NULL)",
+            // inbox files as campaigns (io.zapi.sendcall.files): each file's latest status for GET /files, from any
+            // replica, and what its user asked of it (control: paused, cancelled), which survives a restart
+            "CREATE TABLE IF NOT EXISTS inbox_file_status (name TEXT PRIMARY KEY, original_name TEXT NOT NULL, "
+            + "report TEXT NOT NULL, state TEXT NOT NULL, control TEXT, entry TEXT NOT NULL, started_at TEXT NOT NULL, "
+            + "updated_at BIGINT NOT NULL, ended_at BIGINT)",
+            // rows of inbox files waiting to be called (io.zapi.sendcall.schedule): outside calling hours, notBefore
+            // in the future, their file paused, or a redial; due_at in epoch milliseconds. One row per file row: its
+            // latest attempt; replaced_outcome is the outcome of the attempt a redial replaces in the file's report
+            "CREATE TABLE IF NOT EXISTS waiting_rows (report TEXT NOT NULL, idx BIGINT NOT NULL, file_name TEXT NOT NULL, "
+            + "inbox_file TEXT NOT NULL, kept_prefix TEXT NOT NULL, drop_name TEXT, file_hash TEXT, row_value TEXT NOT NULL, "
+            + "precheck TEXT, attempt INTEGER NOT NULL, due_at BIGINT NOT NULL, reason TEXT, state TEXT NOT NULL, "
+            + "taken_by TEXT, outcome TEXT, replaced_outcome TEXT, ended_at BIGINT, PRIMARY KEY (report, idx))",
+            "CREATE INDEX IF NOT EXISTS waiting_rows_due ON waiting_rows (state, due_at)");
     /** Shared ledger only: each replica's heartbeat, by the database's clock, so that no two clocks are compared. */
     private static final String NODES = "CREATE TABLE IF NOT EXISTS nodes (node_id TEXT PRIMARY KEY, "
                                         + "heartbeat TIMESTAMPTZ NOT NULL, started_at TIMESTAMPTZ NOT NULL)";
@@ -258,6 +271,34 @@ public class CallLedger implements IdempotentRepository {
 
     public Dialect dialect() {
         return dialect;
+    }
+
+    /** Shared ledger: a replica whose heartbeat is older than this is gone (zapi.ledger.node-timeout-ms). */
+    public double nodeTimeoutSeconds() {
+        return nodeTimeoutMs / 1000.0;
+    }
+
+    /**
+     * Work on the ledger's database for the tables of other boxes (the files in progress, the waiting rows): SQLite
+     * under its one connection's lock, PostgreSQL on a pooled connection.
+     */
+    public <T> T use(java.util.function.Function<JdbcTemplate, T> work) {
+        lockIfSerial();
+        try {
+            return work.apply(jdbc);
+        } finally {
+            unlockIfSerial();
+        }
+    }
+
+    /** The same in one transaction. */
+    public <T> T inTransaction(java.util.function.Function<JdbcTemplate, T> work) {
+        lockIfSerial();
+        try {
+            return transactions.execute(status -> work.apply(jdbc));
+        } finally {
+            unlockIfSerial();
+        }
     }
 
     /** SQLite: one caller at a time on its one connection; PostgreSQL: no lock, the database decides. */

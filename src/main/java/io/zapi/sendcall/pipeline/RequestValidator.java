@@ -70,7 +70,7 @@ public class RequestValidator {
         String transportInstance = transportInstance(source.transportInstance());
         JsonNode instance = transportInstance != null ? TextNode.valueOf(transportInstance) : request.get("instance");
         CallRequest call = new CallRequest(phone(request.get("phone")), callDuration(request.get("callDuration")),
-                id(id), callAudioUrl(request.get("callAudioUrl")), instance(instance));
+                id(id), callAudioUrl(request.get("callAudioUrl")), instance(instance), notBefore(request.get("notBefore")));
         // after the request's own checks: an invalid row is rejected for what is wrong with it (it is never checked)
         if (exchange.getMessage().getBody() instanceof RequestRow row && row.isNotOnWhatsApp()) {
             throw new InvalidRequestException(NOT_ON_WHATSAPP_REASON);
@@ -328,6 +328,27 @@ public class RequestValidator {
                                               + "file by its URL alone, and the URL is kept in records");
         }
         return text;
+    }
+
+    /**
+     * Optional: the earliest time the call may be placed, ISO-8601 with its offset (2026-12-01T09:00:00-03:00, or Z).
+     * Absent, null or empty: no such time. A time without an offset is refused, as it would be read in a zone the
+     * sender did not choose.
+     */
+    private static java.time.Instant notBefore(JsonNode notBefore) throws InvalidRequestException {
+        if (notBefore == null || notBefore.isNull() || notBefore.isTextual() && notBefore.textValue().isEmpty()) {
+            return null;
+        }
+        if (notBefore.isTextual()) {
+            try {
+                return java.time.OffsetDateTime.parse(notBefore.textValue().trim()).toInstant();
+            } catch (java.time.format.DateTimeParseException e) {
+                // the message below says what is expected
+            }
+        }
+        throw new InvalidRequestException("notBefore must be an ISO-8601 date and time with its offset, such as "
+                                          + "2026-12-01T09:00:00-03:00 or 2026-12-01T12:00:00Z, got "
+                                          + describe(notBefore));
     }
 
     private static String describe(JsonNode value) {

@@ -23,7 +23,9 @@ public enum Outcome {
     /** Z-API answered another error, could not be reached, or the call's fate is unknown. */
     FAILED("failed", 502),
     /** The request was handled before (same idempotency key): not sent again. */
-    DUPLICATE("duplicate", 409);
+    DUPLICATE("duplicate", 409),
+    /** A row of an inbox file whose user cancelled it (POST /files/{name}/cancel) before it was called: never sent. */
+    CANCELLED("cancelled", 409);
 
     private final String label;
     private final int httpStatus;

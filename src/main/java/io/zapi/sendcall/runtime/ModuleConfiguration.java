@@ -20,7 +20,11 @@ import io.zapi.sendcall.events.WebhookToken;
 import io.zapi.sendcall.http.HttpApiKey;
 import io.zapi.sendcall.http.HttpServerConnections;
 import io.zapi.sendcall.http.HttpServerErrors;
+import io.zapi.sendcall.files.FilesInProgress;
 import io.zapi.sendcall.inbox.FileReport;
+import io.zapi.sendcall.schedule.CallSchedule;
+import io.zapi.sendcall.schedule.CallingHours;
+import io.zapi.sendcall.schedule.WaitingRows;
 import io.zapi.sendcall.inbox.NumberPrecheck;
 import io.zapi.sendcall.inbox.RequestFiles;
 import io.zapi.sendcall.jms.EmbeddedBroker;
@@ -203,6 +207,33 @@ public class ModuleConfiguration implements CamelConfiguration, CamelContextAwar
 
     @PropertyInject("zapi.reports.progress-interval-ms")
     private long progressIntervalMs;
+
+    private FilesInProgress filesInProgress;
+    private WaitingRows waitingRows;
+
+    /** The inbox files in progress, their status and controls, in the ledger (GET /files, routes/files-api). */
+    @BindToRegistry
+    public synchronized FilesInProgress filesInProgress() {
+        if (filesInProgress == null) {
+            filesInProgress = new FilesInProgress(camelContext);
+        }
+        return filesInProgress;
+    }
+
+    /** The rows of inbox files that wait to be called, in the ledger (routes/waiting-rows). */
+    @BindToRegistry
+    public synchronized WaitingRows waitingRows() {
+        if (waitingRows == null) {
+            waitingRows = new WaitingRows(camelContext);
+        }
+        return waitingRows;
+    }
+
+    /** Whether a request is called now: its file's control, its notBefore, the calling hours (send-call). */
+    @BindToRegistry
+    public CallSchedule callSchedule() {
+        return new CallSchedule(new CallingHours(), filesInProgress(), waitingRows());
+    }
 
     @BindToRegistry
     public FileReport fileReport() {
