@@ -87,7 +87,7 @@ class StatusPageTest {
     void followsASlowFilePausesAndCancelsIt() throws Exception {
         ZapiStub zapi = open(new ZapiStub());
         RunningModule module = open(RunningModule.start(zapi.baseUrl(), dataDir,
-                Map.of("zapi.http.api-key", API_KEY, "zapi.rate-limit", "3", "zapi.concurrency", "1")));
+                Map.of("zapi.http.api-key", API_KEY, "zapi.rate-limit", "2", "zapi.concurrency", "1")));
         ChromeDriver browser = open(browser());
         int rows = 60;
         module.drop("campaign.csv", slowCsv(rows));
