@@ -20,6 +20,7 @@ import org.slf4j.LoggerFactory;
 import io.zapi.sendcall.inbox.FileReport;
 import io.zapi.sendcall.observe.ZapiMetrics;
 import io.zapi.sendcall.pipeline.CallLedger;
+import io.zapi.sendcall.schedule.WaitingRows;
 import io.zapi.sendcall.pipeline.Json;
 import io.zapi.sendcall.records.OutcomeRecord;
 import io.zapi.sendcall.records.Timestamps;
@@ -138,6 +139,11 @@ public class CallEvents {
         LOG.info("call event {} {} phone={} callOf={}", event.event(), event.eventId(), event.phone(),
                 event.callOf() == null ? null : event.callOf().correlationId());
         if (event.callOf() != null && event.callOf().report() != null) {
+            if (FileReport.MISSED.equals(event.event())) {
+                // with zapi.redial.max-attempts, the row is called again later (its report then counts it waiting)
+                exchange.getContext().getRegistry().lookupByNameAndType("waitingRows", WaitingRows.class)
+                        .redialMissed(event.callOf().correlationId());
+            }
             rewriteReport(exchange.getContext(), event.callOf());
         }
     }

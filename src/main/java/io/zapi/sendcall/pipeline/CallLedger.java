@@ -130,8 +130,15 @@ public class CallLedger implements IdempotentRepository {
             "CREATE TABLE IF NOT EXISTS waiting_rows (report TEXT NOT NULL, idx BIGINT NOT NULL, file_name TEXT NOT NULL, "
             + "inbox_file TEXT NOT NULL, kept_prefix TEXT NOT NULL, drop_name TEXT, file_hash TEXT, row_value TEXT NOT NULL, "
             + "precheck TEXT, attempt INTEGER NOT NULL, due_at BIGINT NOT NULL, reason TEXT, waits_for TEXT, state TEXT NOT NULL, "
-            + "taken_by TEXT, outcome TEXT, replaced_outcome TEXT, ended_at BIGINT, PRIMARY KEY (report, idx))",
-            "CREATE INDEX IF NOT EXISTS waiting_rows_due ON waiting_rows (state, due_at)");
+            + "taken_by TEXT, outcome TEXT, replaced_outcome TEXT, ended_at BIGINT, redial_of TEXT, "
+            + "PRIMARY KEY (report, idx))",
+            "CREATE INDEX IF NOT EXISTS waiting_rows_due ON waiting_rows (state, due_at)",
+            // with zapi.redial.max-attempts: each call of an inbox row that was placed, to be called again should
+            // Z-API's webhook say it was missed (schedule/WaitingRows.redialMissed)
+            "CREATE TABLE IF NOT EXISTS placed_rows (correlation_id TEXT PRIMARY KEY, report TEXT NOT NULL, "
+            + "idx BIGINT NOT NULL, file_name TEXT NOT NULL, inbox_file TEXT NOT NULL, kept_prefix TEXT NOT NULL, "
+            + "drop_name TEXT, file_hash TEXT, row_value TEXT NOT NULL, precheck TEXT, attempt INTEGER NOT NULL, "
+            + "placed_at BIGINT NOT NULL)");
     /** Shared ledger only: each replica's heartbeat, by the database's clock, so that no two clocks are compared. */
     private static final String NODES = "CREATE TABLE IF NOT EXISTS nodes (node_id TEXT PRIMARY KEY, "
                                         + "heartbeat TIMESTAMPTZ NOT NULL, started_at TIMESTAMPTZ NOT NULL)";
@@ -351,7 +358,11 @@ public class CallLedger implements IdempotentRepository {
      * taken, a JMS message id); else none, and the request cannot be a duplicate.
      */
     public String keyOf(Exchange exchange) {
-        return keyOf(exchange.getProperty(OutcomeRecord.CALL_REQUEST, CallRequest.class), RequestSource.of(exchange));
+        String key = keyOf(exchange.getProperty(OutcomeRecord.CALL_REQUEST, CallRequest.class),
+                RequestSource.of(exchange));
+        Integer redial = exchange.getProperty(OutcomeRecord.REDIAL, Integer.class);
+        // a redial is another call of the same row: a key of its own, derived from the first, claimed once per redial
+        return key != null && redial != null && redial > 1 ? key + "#redial-" + (redial - 1) : key;
     }
 
     /** {@link #keyOf(Exchange)} of a request and its source, before it reaches the pipeline (the number pre-check). */

@@ -66,7 +66,18 @@ public record OutcomeRecord(
         @Schema(nullable = true, description = "What the number pre-check (zapi.precheck, inbox files only) found: "
                 + "\"passed\", \"not on WhatsApp\" (then rejected, never called) or \"skipped: <reason>\" (the "
                 + "check failed; called as without it); null when the row was not checked")
-        String precheck) {
+        String precheck,
+        @Schema(nullable = true, example = "2", description = "Which call of its inbox row this is when missed calls "
+                + "are redialled (zapi.redial.max-attempts): 2 for the first redial, and so on; null for a first call")
+        Integer redial,
+        @Schema(nullable = true, format = "uuid", description = "For a redial: the correlationId of the missed "
+                + "call it follows; else null")
+        String redialOf) {
+
+    /** Exchange property of a row taken to be redialled: which call of the row it is (2 for the first redial). */
+    public static final String REDIAL = "redial";
+    /** Exchange property of a redial: the correlationId of the missed call it follows. */
+    public static final String REDIAL_OF = "redialOf";
 
     /** The version of the record's format this module writes; see the README's Changes section. */
     public static final int VERSION = 1;
@@ -116,7 +127,9 @@ public record OutcomeRecord(
                 exchange.getProperty(DUPLICATE_OF, String.class),
                 Timestamps.now(),
                 node(exchange),
-                exchange.getProperty(RequestValidator.PRECHECK, String.class));
+                exchange.getProperty(RequestValidator.PRECHECK, String.class),
+                exchange.getProperty(REDIAL, Integer.class),
+                exchange.getProperty(REDIAL_OF, String.class));
 
         exchange.getMessage().setBody(Utf8.escapeUnpairedSurrogates(
                 SecretMasking.mask(Json.MAPPER.writeValueAsString(record))));

@@ -209,6 +209,10 @@ public class ModuleConfiguration implements CamelConfiguration, CamelContextAwar
 
     private FilesInProgress filesInProgress;
     private WaitingRows waitingRows;
+    @PropertyInject("zapi.redial.max-attempts")
+    private int redialMaxAttempts;
+    @PropertyInject(SettingsCheck.REDIAL_DELAY_MINUTES)
+    private double redialDelayMinutes;
 
     /** The inbox files in progress, their status and controls, in the ledger (GET /files, routes/files-api). */
     @BindToRegistry
@@ -223,7 +227,7 @@ public class ModuleConfiguration implements CamelConfiguration, CamelContextAwar
     @BindToRegistry
     public synchronized WaitingRows waitingRows() {
         if (waitingRows == null) {
-            waitingRows = new WaitingRows(camelContext);
+            waitingRows = new WaitingRows(camelContext, redialMaxAttempts, redialDelayMinutes);
         }
         return waitingRows;
     }

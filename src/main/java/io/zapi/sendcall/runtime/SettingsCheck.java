@@ -68,12 +68,15 @@ final class SettingsCheck {
             new Range("zapi.precheck.batch-size", 1, NumberPrecheck.MAX_BATCH),
             new Range("zapi.waiting.poll-ms", 10, HOUR_MS),
             new Range("zapi.waiting.batch-size", 1, 10_000),
-            new Range("zapi.redial.max-attempts", 0, 10),
-            new Range("zapi.redial.delay-minutes", 1, 7 * 24 * 60));
+            new Range("zapi.redial.max-attempts", 0, 10));
 
     static final List<String> SWITCHES = List.of(ModuleConfiguration.SANDBOX, "zapi.resend-interrupted",
             ModuleConfiguration.SERVER_ENABLED, HTTP_ALLOW_ANONYMOUS, JMS_ALLOW_ANONYMOUS, HttpTls.ENABLED,
             "zapi.precheck");
+
+    /** zapi.redial.delay-minutes: minutes, decimals allowed (0.5 = 30 s), at most a week. */
+    public static final String REDIAL_DELAY_MINUTES = "zapi.redial.delay-minutes";
+    private static final int REDIAL_DELAY_MAX = 7 * 24 * 60;
 
     private SettingsCheck() {
     }
@@ -100,6 +103,12 @@ final class SettingsCheck {
                 }
             });
         }
+        value(properties, REDIAL_DELAY_MINUTES).ifPresent(value -> {
+            if (!value.trim().matches("[0-9]{1,5}(\\.[0-9]{1,3})?") || Double.parseDouble(value) > REDIAL_DELAY_MAX) {
+                wrong.add(name(REDIAL_DELAY_MINUTES) + " must be a number of minutes from 0 to " + REDIAL_DELAY_MAX
+                          + " (decimals allowed, e.g. 0.5), was \"" + value + "\"");
+            }
+        });
         try {
             callingHours(properties);
         } catch (IllegalArgumentException e) {

@@ -15,6 +15,8 @@ import org.slf4j.LoggerFactory;
 import io.zapi.sendcall.inbox.FileReport;
 import io.zapi.sendcall.inbox.RequestRow;
 import io.zapi.sendcall.pipeline.CallLedger;
+import io.zapi.sendcall.pipeline.CallRequest;
+import io.zapi.sendcall.pipeline.RequestValidator;
 import io.zapi.sendcall.pipeline.Json;
 import io.zapi.sendcall.pipeline.RequestSource;
 import io.zapi.sendcall.records.OutcomeRecord;
@@ -46,7 +48,7 @@ public class WaitingRows {
 
     /** One row taken to be called: what its exchange is made of. */
     public record Row(String report, long index, String keptName, String inboxFile, String keptPrefix, String drop,
-                      String fileHash, String value, String precheck, int attempt) {
+                      String fileHash, String value, String precheck, int attempt, String redialOf) {
     }
 
     /** What the ledger says of one file's rows beyond what its read counted. */
@@ -54,8 +56,15 @@ public class WaitingRows {
                          Long nextDue, Long lastEnded) {
     }
 
-    public WaitingRows(CamelContext context) {
+    /** zapi.redial.max-attempts: how many times a missed call of an inbox row is called again; 0 = never. */
+    private final int redialMaxAttempts;
+    /** zapi.redial.delay-minutes: how long after the missed call's event. */
+    private final long redialDelayMs;
+
+    public WaitingRows(CamelContext context, int redialMaxAttempts, double redialDelayMinutes) {
         this.context = context;
+        this.redialMaxAttempts = redialMaxAttempts;
+        this.redialDelayMs = Math.round(redialDelayMinutes * 60_000);
     }
 
     /**
@@ -93,11 +102,12 @@ public class WaitingRows {
         CallLedger ledger = ledger();
         List<Row> due = ledger.use(jdbc -> jdbc.query(
                 "SELECT w.report, w.idx, w.file_name, w.inbox_file, w.kept_prefix, w.drop_name, w.file_hash, "
-                + "w.row_value, w.precheck, w.attempt FROM waiting_rows w LEFT JOIN inbox_file_status f ON f.name = "
+                + "w.row_value, w.precheck, w.attempt, w.redial_of FROM waiting_rows w LEFT JOIN inbox_file_status f ON f.name = "
                 + "w.file_name WHERE w.state = 'waiting' AND (f.control = 'cancelled' OR ((f.control IS NULL OR "
                 + "f.control <> 'paused') AND w.due_at <= ?)) ORDER BY w.due_at, w.report, w.idx LIMIT ?",
                 (r, i) -> new Row(r.getString(1), r.getLong(2), r.getString(3), r.getString(4), r.getString(5),
-                        r.getString(6), r.getString(7), r.getString(8), r.getString(9), r.getInt(10)), now, max));
+                        r.getString(6), r.getString(7), r.getString(8), r.getString(9), r.getInt(10),
+                        r.getString(11)), now, max));
         List<Row> taken = new ArrayList<>();
         for (Row row : due) {
             // one replica takes each: the update that finds it still waiting
@@ -158,6 +168,93 @@ public class WaitingRows {
                 : null, null));
         exchange.getMessage().setBody(new RequestRow(index, Json.MAPPER.readTree(row.value()), null, null,
                 row.precheck()));
+        if (row.attempt() > 1) {
+            exchange.setProperty(OutcomeRecord.REDIAL, row.attempt());
+            exchange.setProperty(OutcomeRecord.REDIAL_OF, row.redialOf());
+        }
+    }
+
+    /**
+     * With redials on (zapi.redial.max-attempts): a call of an inbox row that was placed is remembered with its
+     * request, so that a missed event can have it called again. Nothing otherwise.
+     */
+    public void rememberPlaced(Exchange exchange) throws JsonProcessingException {
+        String keptName = FileReport.keptNameOf(exchange);
+        CallRequest request = exchange.getProperty(OutcomeRecord.CALL_REQUEST, CallRequest.class);
+        if (redialMaxAttempts == 0 || keptName == null || request == null
+            || !"success".equals(exchange.getProperty(OutcomeRecord.OUTCOME, String.class))) {
+            return;
+        }
+        RequestSource source = RequestSource.of(exchange);
+        // the request as validated: the same call again, whatever the row held beside it
+        Map<String, Object> value = new java.util.LinkedHashMap<>();
+        value.put("phone", request.phone());
+        value.put("callDuration", request.callDuration());
+        value.put("id", request.id());
+        value.put("callAudioUrl", request.callAudioUrl());
+        value.put("instance", request.instance());
+        String json = Json.MAPPER.writeValueAsString(value);
+        ledger().use(jdbc -> jdbc.update("INSERT INTO placed_rows (correlation_id, report, idx, file_name, inbox_file, "
+                                         + "kept_prefix, drop_name, file_hash, row_value, precheck, attempt, placed_at) "
+                                         + "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                exchange.getProperty(OutcomeRecord.CORRELATION_ID, String.class), FileReport.reportNameOf(exchange),
+                source.index(), keptName, exchange.getProperty(FileReport.FILE, String.class),
+                exchange.getProperty(FileReport.KEPT_PREFIX, String.class),
+                exchange.getProperty(CallLedger.DROP, String.class), exchange.getProperty("fileHash", String.class),
+                json, exchange.getProperty(RequestValidator.PRECHECK, String.class),
+                exchange.getProperty(OutcomeRecord.REDIAL, 1, Integer.class), System.currentTimeMillis()));
+    }
+
+    /**
+     * Z-API's webhook says this call was missed: its row is called again zapi.redial.delay-minutes from now (inside
+     * calling hours: the pipeline's schedule step holds it for the window), as long as it has redials left. Only for
+     * the row's latest call: a late event of an earlier one changes nothing. Answers whether a redial was scheduled.
+     */
+    public boolean redialMissed(String correlationId) {
+        if (redialMaxAttempts == 0 || correlationId == null) {
+            return false;
+        }
+        CallLedger ledger = ledger();
+        return ledger.inTransaction(jdbc -> {
+            List<Map<String, Object>> placed = jdbc.queryForList("SELECT report, idx, file_name, inbox_file, kept_prefix, "
+                    + "drop_name, file_hash, row_value, precheck, attempt FROM placed_rows WHERE correlation_id = ?",
+                    correlationId);
+            if (placed.isEmpty()) {
+                return false;
+            }
+            Map<String, Object> call = placed.get(0);
+            int attempt = ((Number) call.get("attempt")).intValue();
+            if (attempt > redialMaxAttempts) {
+                LOG.info("{} row {}: its call {} was missed, and it has had its {} redials (zapi.redial.max-attempts)",
+                        call.get("file_name"), call.get("idx"), correlationId, redialMaxAttempts);
+                return false;
+            }
+            long due = System.currentTimeMillis() + redialDelayMs;
+            String reason = "redial " + attempt + " of " + redialMaxAttempts + " of a missed call";
+            List<Integer> existing = jdbc.queryForList("SELECT attempt FROM waiting_rows WHERE report = ? AND idx = ?",
+                    Integer.class, call.get("report"), call.get("idx"));
+            if (existing.isEmpty()) {
+                // the row's first call was counted in its file's report: the redial takes its place there
+                jdbc.update("INSERT INTO waiting_rows (report, idx, file_name, inbox_file, kept_prefix, drop_name, "
+                            + "file_hash, row_value, precheck, attempt, due_at, reason, waits_for, state, "
+                            + "replaced_outcome, redial_of) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'redial', "
+                            + "'waiting', 'success', ?)", call.get("report"), call.get("idx"), call.get("file_name"),
+                        call.get("inbox_file"), call.get("kept_prefix"), call.get("drop_name"), call.get("file_hash"),
+                        call.get("row_value"), call.get("precheck"), attempt + 1, due, reason, correlationId);
+            } else if (existing.get(0) == attempt) {
+                jdbc.update("UPDATE waiting_rows SET attempt = ?, due_at = ?, reason = ?, waits_for = 'redial', state = "
+                            + "'waiting', outcome = NULL, ended_at = NULL, taken_by = NULL, redial_of = ? WHERE report "
+                            + "= ? AND idx = ?", attempt + 1, due, reason, correlationId, call.get("report"),
+                        call.get("idx"));
+            } else {
+                // an event of an earlier call of the row, come late: the row has moved on
+                return false;
+            }
+            LOG.info("{} row {}: its call {} was missed; redial {} of {} at {}", call.get("file_name"), call.get("idx"),
+                    correlationId, attempt, redialMaxAttempts, io.zapi.sendcall.records.Timestamps.format(
+                            Instant.ofEpochMilli(due)));
+            return true;
+        });
     }
 
     /**
@@ -169,7 +266,7 @@ public class WaitingRows {
         String outcome = exchange.getProperty(OutcomeRecord.OUTCOME, "failed", String.class);
         if (!WAITING.equals(outcome)) {
             ledger().use(jdbc -> jdbc.update("UPDATE waiting_rows SET state = 'done', outcome = ?, taken_by = NULL, "
-                                             + "ended_at = ? WHERE report = ? AND idx = ?", outcome,
+                                             + "ended_at = ? WHERE report = ? AND idx = ? AND state = 'taken'", outcome,
                     System.currentTimeMillis(), row.report(), row.index()));
         }
         try {
