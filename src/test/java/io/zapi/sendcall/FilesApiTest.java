@@ -35,7 +35,9 @@ class FilesApiTest {
 
     static Map<String, String> slowSettings() {
         return Map.of("zapi.http.api-key", API_KEY, "zapi.rate-limit", "4", "zapi.concurrency", "1",
-                "zapi.reports.progress-interval-ms", "1000", "zapi.waiting.poll-ms", "200");
+                "zapi.reports.progress-interval-ms", "1000", "zapi.waiting.poll-ms", "200",
+                // several batches of waiting rows in one poll (routes/waiting-rows)
+                "zapi.waiting.batch-size", "5");
     }
 
     static String csv(String prefix, int rows) {
