@@ -75,6 +75,10 @@ public class FileReport implements AggregationStrategy {
                 exchange.getProperty("requestFile", RequestFile.class),
                 startedAt != null ? startedAt.toInstant() : Instant.now());
         exchange.setProperty(PROGRESS, progress);
+        ResultsFiles results = resultsFiles(exchange.getContext());
+        if (results != null) {
+            results.open(exchange);
+        }
         String reportName = reportName(exchange);
         CamelContext context = exchange.getContext();
         int[] ticks = {0};
@@ -89,6 +93,7 @@ public class FileReport implements AggregationStrategy {
             public void onDone(Exchange done) {
                 progress.close();
                 tick.cancel(false);
+                ResultsFiles.close(exchange);
             }
         });
     }
@@ -101,6 +106,7 @@ public class FileReport implements AggregationStrategy {
         FileProgress progress = row.getProperty(PROGRESS, FileProgress.class);
         progress.count(row.getProperty(OutcomeRecord.OUTCOME, "failed", String.class),
                 OutcomeRecord.instance(row, row.getProperty(OutcomeRecord.CALL_REQUEST, CallRequest.class)));
+        ResultsFiles.ended(row);
         return result;
     }
 
@@ -112,6 +118,10 @@ public class FileReport implements AggregationStrategy {
         FileProgress progress = exchange.getProperty(PROGRESS, FileProgress.class);
         // waits for a running report being written: it must not land after this one
         progress.close();
+        ResultsFiles results = resultsFiles(exchange.getContext());
+        if (results != null) {
+            results.complete(exchange);
+        }
         Instant now = Instant.now();
         FileProgress.State state = progress.end();
         String reportName = reportName(exchange);
@@ -139,6 +149,7 @@ public class FileReport implements AggregationStrategy {
         FileProgress progress = exchange.getProperty(PROGRESS, FileProgress.class);
         synchronized (progress) {
             progress.close();
+            ResultsFiles.close(exchange);
             Instant now = Instant.now();
             write(exchange.getContext(), progress, FileProgress.State.INTERRUPTED, reportName(exchange), now);
             LOG.info(progress.line(FileProgress.State.INTERRUPTED, now));
@@ -209,6 +220,10 @@ public class FileReport implements AggregationStrategy {
         }
         report.put(ANSWERED, counts != null ? counts.getOrDefault(ANSWERED, 0) : null);
         report.put(MISSED, counts != null ? counts.getOrDefault(MISSED, 0) : null);
+    }
+
+    private static ResultsFiles resultsFiles(CamelContext context) {
+        return context.getRegistry().lookupByNameAndType("resultsFiles", ResultsFiles.class);
     }
 
     private static CallLedger ledger(CamelContext context) {

@@ -21,6 +21,8 @@ import io.zapi.sendcall.http.HttpApiKey;
 import io.zapi.sendcall.http.HttpServerConnections;
 import io.zapi.sendcall.http.HttpServerErrors;
 import io.zapi.sendcall.inbox.FileReport;
+import io.zapi.sendcall.inbox.ResultsFiles;
+import io.zapi.sendcall.pipeline.CallLedger;
 import io.zapi.sendcall.inbox.NumberPrecheck;
 import io.zapi.sendcall.inbox.RequestFiles;
 import io.zapi.sendcall.jms.EmbeddedBroker;
@@ -207,6 +209,16 @@ public class ModuleConfiguration implements CamelConfiguration, CamelContextAwar
     @BindToRegistry
     public FileReport fileReport() {
         return new FileReport(progressIntervalMs);
+    }
+
+    @PropertyInject("zapi.outbox-dir")
+    private String outboxDir;
+
+    /** Inbox files' results files, in {@code <zapi.outbox-dir>/results}; the ledger is looked up once it is open. */
+    @BindToRegistry
+    public ResultsFiles resultsFiles() {
+        return new ResultsFiles(Path.of(outboxDir, "results"),
+                () -> camelContext.getRegistry().lookupByNameAndType("callLedger", CallLedger.class));
     }
 
     /**
