@@ -26,6 +26,11 @@ public class ResultsFiles {
 
     /** Exchange property of an inbox file and its rows: its {@link ResultsFile} being written. */
     public static final String PROPERTY = "resultsFile";
+    /**
+     * Exchange property of an inbox file and its rows: its results file's name. A row run again later (a waiting row
+     * once due) that carries it has its entry kept with its record and success, as a row read with the file has.
+     */
+    public static final String NAME = "resultsFileName";
     /** Exchange property of a row of a resumed file recorded before: its entry as kept in the ledger (JSON). */
     public static final String STORED_LINE = "resultsLine";
     private static final Logger LOG = LoggerFactory.getLogger(ResultsFiles.class);
@@ -61,6 +66,7 @@ public class ResultsFiles {
             LOG.debug("{}: the ledger could not note it being written", name, e);
         }
         exchange.setProperty(PROPERTY, file);
+        exchange.setProperty(NAME, name);
         return file;
     }
 
@@ -111,13 +117,12 @@ public class ResultsFiles {
      * again for the row it skips; null for a request of no inbox file.
      */
     public static String lineToKeep(Exchange exchange) {
-        return exchange.getProperty(PROPERTY, ResultsFile.class) != null ? ResultLine.of(exchange).toJson() : null;
+        return resultsNameOf(exchange) != null ? ResultLine.of(exchange).toJson() : null;
     }
 
     /** The results file's name of the inbox file this exchange is a row of; null for a request of no inbox file. */
     public static String resultsNameOf(Exchange exchange) {
-        ResultsFile file = exchange.getProperty(PROPERTY, ResultsFile.class);
-        return file != null ? file.name() : null;
+        return exchange.getProperty(NAME, String.class);
     }
 
     /**
