@@ -89,6 +89,13 @@ class CallingHoursFilesTest {
                 assertThat(report.path("finishedAt").isNull()).isTrue();
                 assertThat(module.recordsOf("night.csv")).hasSize(1);
                 assertThat(module.kept(".done", "night.csv")).hasSize(1);
+                // the results file is complete in its rows, those that wait saying so
+                Path results = dataDir.resolve("outbox/results").resolve(name + ".results.csv");
+                List<Map<String, String>> lines = await().atMost(Duration.ofSeconds(10)).until(
+                        () -> java.nio.file.Files.exists(results) ? ResultsFileTest.csv(results) : List.of(),
+                        l -> l.size() == 4);
+                assertThat(lines).extracting(l -> l.get("outcome"))
+                        .containsExactly("waiting", "waiting", "waiting", "rejected");
                 await().during(Duration.ofSeconds(1)).atMost(Duration.ofSeconds(3))
                         .until(() -> zapi.allRequests().isEmpty());
 
@@ -121,6 +128,17 @@ class CallingHoursFilesTest {
                 assertThat(report.path("requests").asInt()).isEqualTo(4);
                 assertThat(report.path("progress").asDouble()).isEqualTo(1.0);
                 assertThat(report.path("finishedAt").isTextual()).isTrue();
+                // each row's entry in the results file ends as its record did
+                Path results = dataDir.resolve("outbox/results").resolve(name + ".results.csv");
+                List<Map<String, String>> lines = await().atMost(Duration.ofSeconds(10)).until(
+                        () -> ResultsFileTest.csv(results), l -> "success".equals(l.get(0).get("outcome"))
+                                                                   && "success".equals(l.get(2).get("outcome")));
+                assertThat(lines).extracting(l -> l.get("outcome"))
+                        .containsExactly("success", "success", "success", "rejected");
+                for (Map<String, String> line : lines.subList(0, 3)) {
+                    assertThat(records).anySatisfy(r -> assertThat(r.path("correlationId").asText())
+                            .isEqualTo(line.get("correlationId")));
+                }
             }
         }
     }

@@ -106,6 +106,20 @@ class FilesApiTest {
             await().during(Duration.ofSeconds(1)).atMost(Duration.ofSeconds(3))
                     .until(() -> zapi.allRequests().size() == placed);
 
+            // the results file: every row once, in order, as its record ended
+            Path results = module.dataDir().resolve("outbox/results").resolve(name + ".results.csv");
+            List<Map<String, String>> lines = await().atMost(Duration.ofSeconds(15)).until(
+                    () -> ResultsFileTest.csv(results), l -> l.stream().noneMatch(x -> "waiting".equals(x.get("outcome"))));
+            assertThat(lines).hasSize(40);
+            for (int i = 0; i < 40; i++) {
+                Map<String, String> line = lines.get(i);
+                assertThat(line.get("index")).isEqualTo(String.valueOf(i + 1));
+                JsonNode record = records.stream().filter(r -> r.path("correlationId").asText()
+                        .equals(line.get("correlationId"))).findFirst().orElseThrow();
+                assertThat(record.path("outcome").asText()).isEqualTo(line.get("outcome"));
+                assertThat(record.path("source").path("index").asInt()).isEqualTo(i + 1);
+            }
+
             assertThat(post(module, "/files/" + name + "/resume", API_KEY).statusCode()).isEqualTo(409);
             assertThat(post(module, "/files/no-such-file.csv/pause", API_KEY).statusCode()).isEqualTo(404);
         }

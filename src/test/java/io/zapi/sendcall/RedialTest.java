@@ -77,6 +77,17 @@ class RedialTest {
             assertThat(done.path("outcomes").path("success").asInt()).isEqualTo(2);
             assertThat(done.path("waiting").asInt()).isZero();
             assertThat(done.path("answered").asInt()).isEqualTo(1);
+            // the results file shows each row's final state: the last call of the redialled row, and its event
+            Path results = dataDir.resolve("outbox/results").resolve(report.replaceAll("\\.json$", "")
+                                                                      + ".results.csv");
+            List<Map<String, String>> lines = await().atMost(Duration.ofSeconds(15)).until(
+                    () -> ResultsFileTest.csv(results), l -> "missed".equals(l.get(0).get("event"))
+                            && last.path("correlationId").asText().equals(l.get(0).get("correlationId")));
+            assertThat(lines).hasSize(2);
+            assertThat(lines.get(0).get("outcome")).isEqualTo("success");
+            assertThat(lines.get(1).get("event")).isEqualTo("answered");
+            assertThat(lines.get(1).get("correlationId")).isEqualTo(recordOf(first, answered)
+                    .path("correlationId").asText());
         }
     }
 

@@ -18,6 +18,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import io.zapi.sendcall.inbox.FileReport;
+import io.zapi.sendcall.inbox.ResultsFiles;
 import io.zapi.sendcall.observe.ZapiMetrics;
 import io.zapi.sendcall.pipeline.CallLedger;
 import io.zapi.sendcall.schedule.WaitingRows;
@@ -145,6 +146,17 @@ public class CallEvents {
                         .redialMissed(event.callOf().correlationId());
             }
             rewriteReport(exchange.getContext(), event.callOf());
+        }
+        ResultsFiles results = exchange.getContext().getRegistry().lookupByNameAndType("resultsFiles",
+                ResultsFiles.class);
+        if (event.callOf() != null && results != null) {
+            try {
+                // its row's entry in the file's results file gets the event (applied by results-files.camel.yaml)
+                results.eventOf(event.callOf(), event.event());
+            } catch (RuntimeException e) {
+                LOG.warn("{}: the event of correlationId={} could not be kept for its results file: {}",
+                        event.callOf().file(), event.callOf().correlationId(), e.getMessage());
+            }
         }
     }
 

@@ -89,6 +89,10 @@ public class FileReport implements AggregationStrategy {
                 exchange.getProperty("requestFile", RequestFile.class),
                 startedAt != null ? startedAt.toInstant() : Instant.now());
         exchange.setProperty(PROGRESS, progress);
+        ResultsFiles results = resultsFiles(exchange.getContext());
+        if (results != null) {
+            results.open(exchange);
+        }
         String reportName = reportName(exchange);
         String keptName = keptNameOf(exchange);
         progress.named(keptName, reportName);
@@ -113,6 +117,7 @@ public class FileReport implements AggregationStrategy {
             public void onDone(Exchange done) {
                 progress.close();
                 tick.cancel(false);
+                ResultsFiles.close(exchange);
             }
         });
     }
@@ -124,6 +129,8 @@ public class FileReport implements AggregationStrategy {
         Exchange result = tally != null ? tally : new DefaultExchange(row.getContext());
         FileProgress progress = row.getProperty(PROGRESS, FileProgress.class);
         String outcome = row.getProperty(OutcomeRecord.OUTCOME, "failed", String.class);
+        // its entry in the file's results, in the file's order (a row that waits has a waiting entry until called)
+        ResultsFiles.ended(row);
         if (ReportFromLedger.WAITING.equals(outcome)) {
             // a row that waits is counted by the ledger (waiting_rows), where its end is counted too, by any replica
             return result;
@@ -142,6 +149,10 @@ public class FileReport implements AggregationStrategy {
         FileProgress progress = exchange.getProperty(PROGRESS, FileProgress.class);
         // waits for a running report being written: it must not land after this one
         progress.close();
+        ResultsFiles results = resultsFiles(exchange.getContext());
+        if (results != null) {
+            results.complete(exchange);
+        }
         Instant now = Instant.now();
         FileProgress.State state = progress.end();
         String reportName = reportName(exchange);
@@ -173,6 +184,7 @@ public class FileReport implements AggregationStrategy {
         FileProgress progress = exchange.getProperty(PROGRESS, FileProgress.class);
         synchronized (progress) {
             progress.close();
+            ResultsFiles.close(exchange);
             Instant now = Instant.now();
             write(exchange.getContext(), progress, FileProgress.State.INTERRUPTED, reportName(exchange), now);
             LOG.info(progress.line(FileProgress.State.INTERRUPTED, now));
@@ -332,6 +344,10 @@ public class FileReport implements AggregationStrategy {
 
     private static FilesInProgress files(CamelContext context) {
         return context.getRegistry().lookupByNameAndType("filesInProgress", FilesInProgress.class);
+    }
+
+    private static ResultsFiles resultsFiles(CamelContext context) {
+        return context.getRegistry().lookupByNameAndType("resultsFiles", ResultsFiles.class);
     }
 
     private static CallLedger ledger(CamelContext context) {

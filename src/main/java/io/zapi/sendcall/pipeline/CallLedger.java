@@ -40,6 +40,7 @@ import org.springframework.transaction.TransactionException;
 import org.springframework.transaction.support.TransactionTemplate;
 
 import io.zapi.sendcall.inbox.FileReport;
+import io.zapi.sendcall.inbox.ResultsFiles;
 import io.zapi.sendcall.records.Outcome;
 import io.zapi.sendcall.records.OutcomeRecord;
 import io.zapi.sendcall.records.PendingRecords;
@@ -130,7 +131,7 @@ public class CallLedger implements IdempotentRepository {
             "CREATE TABLE IF NOT EXISTS waiting_rows (report TEXT NOT NULL, idx BIGINT NOT NULL, file_name TEXT NOT NULL, "
             + "inbox_file TEXT NOT NULL, kept_prefix TEXT NOT NULL, drop_name TEXT, file_hash TEXT, row_value TEXT NOT NULL, "
             + "precheck TEXT, attempt INTEGER NOT NULL, due_at BIGINT NOT NULL, reason TEXT, waits_for TEXT, state TEXT NOT NULL, "
-            + "taken_by TEXT, outcome TEXT, replaced_outcome TEXT, ended_at BIGINT, redial_of TEXT, "
+            + "taken_by TEXT, outcome TEXT, replaced_outcome TEXT, ended_at BIGINT, redial_of TEXT, results_name TEXT, "
             + "PRIMARY KEY (report, idx))",
             "CREATE INDEX IF NOT EXISTS waiting_rows_due ON waiting_rows (state, due_at)",
             // with zapi.redial.max-attempts: each call of an inbox row that was placed, to be called again should
@@ -138,7 +139,21 @@ public class CallLedger implements IdempotentRepository {
             "CREATE TABLE IF NOT EXISTS placed_rows (correlation_id TEXT PRIMARY KEY, report TEXT NOT NULL, "
             + "idx BIGINT NOT NULL, file_name TEXT NOT NULL, inbox_file TEXT NOT NULL, kept_prefix TEXT NOT NULL, "
             + "drop_name TEXT, file_hash TEXT, row_value TEXT NOT NULL, precheck TEXT, attempt INTEGER NOT NULL, "
-            + "placed_at BIGINT NOT NULL)");
+            + "placed_at BIGINT NOT NULL, results_name TEXT)",
+            // results files (io.zapi.sendcall.inbox.ResultsFiles): whether each is complete (changes are applied to
+            // complete ones only), and the changes to their entries not applied yet, by the entry's index
+            "CREATE TABLE IF NOT EXISTS results_files (results TEXT PRIMARY KEY, complete INTEGER NOT NULL, "
+            + "updated_at TEXT NOT NULL)",
+            "CREATE TABLE IF NOT EXISTS results_updates (results TEXT NOT NULL, idx BIGINT NOT NULL, line TEXT NOT NULL, "
+            + "PRIMARY KEY (results, idx))");
+    /**
+     * Columns added to tables of earlier versions, made at the first start (SQLite: ALTER when missing; PostgreSQL:
+     * ADD COLUMN IF NOT EXISTS): a row's results entry, kept with its record (a resumed file writes it again) and with
+     * its success (its call's event is written into it).
+     */
+    private static final List<List<String>> ADDED_COLUMNS = List.of(
+            List.of("recorded_sources", "results_line"), List.of("call_successes", "results"),
+            List.of("call_successes", "results_line"));
     /** Shared ledger only: each replica's heartbeat, by the database's clock, so that no two clocks are compared. */
     private static final String NODES = "CREATE TABLE IF NOT EXISTS nodes (node_id TEXT PRIMARY KEY, "
                                         + "heartbeat TIMESTAMPTZ NOT NULL, started_at TIMESTAMPTZ NOT NULL)";
@@ -158,6 +173,8 @@ public class CallLedger implements IdempotentRepository {
                                                 + "n.heartbeat > now() - make_interval(secs => ?))";
     /** Any number, the same for every replica: the advisory lock under which one replica at a time makes the schema. */
     private static final long SCHEMA_LOCK = 0x7a617069L;
+    /** The first key of the two-key advisory locks under which one replica at a time rewrites a results file. */
+    private static final int RESULTS_LOCK = 0x7a617072;
 
     private final DataSource database;
     private final Dialect dialect;
@@ -229,6 +246,11 @@ public class CallLedger implements IdempotentRepository {
                 }
                 if (!hasColumn("call_keys", "source")) {
                     jdbc.execute("ALTER TABLE call_keys ADD COLUMN source TEXT");
+                }
+                for (List<String> added : ADDED_COLUMNS) {
+                    if (!hasColumn(added.get(0), added.get(1))) {
+                        jdbc.execute("ALTER TABLE " + added.get(0) + " ADD COLUMN " + added.get(1) + " TEXT");
+                    }
                 }
             }
             // SQLite: the keys in flight when the module last stopped, every one (its ledger is this process's alone,
@@ -645,6 +667,8 @@ public class CallLedger implements IdempotentRepository {
             return;
         }
         String finishedAt = Timestamps.now();
+        // the row's results entry: written again for the row when its file is resumed, and given its call's event
+        String resultsLine = ResultsFiles.lineToKeep(exchange);
         try {
             // one transaction (shared with other requests'): a request's key and its source are recorded together
             writes.commitWithoutResult(() -> {
@@ -653,16 +677,17 @@ public class CallLedger implements IdempotentRepository {
                             outcome, finishedAt, key);
                 }
                 if (source != null) {
-                    jdbc.update("INSERT INTO recorded_sources (source, outcome, recorded_at) VALUES (?, ?, ?) "
-                                + "ON CONFLICT DO NOTHING", source, outcome, finishedAt);
+                    jdbc.update("INSERT INTO recorded_sources (source, outcome, recorded_at, results_line) VALUES "
+                                + "(?, ?, ?, ?) ON CONFLICT DO NOTHING", source, outcome, finishedAt, resultsLine);
                 }
                 if (placed) {
                     // what a call event from Z-API's webhook is correlated with (its callOf), and the file it came from
                     jdbc.update("INSERT INTO call_successes (correlation_id, phone, instance, succeeded_at, file, "
-                                + "report) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                                + "report, results, results_line) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
                             exchange.getProperty(OutcomeRecord.CORRELATION_ID, String.class), request.phone(),
                             OutcomeRecord.instance(exchange, request), System.currentTimeMillis(),
-                            exchange.getProperty(FileReport.FILE, String.class), FileReport.reportNameOf(exchange));
+                            exchange.getProperty(FileReport.FILE, String.class), FileReport.reportNameOf(exchange),
+                            ResultsFiles.resultsNameOf(exchange), resultsLine);
                 }
             });
         } catch (DataAccessException | TransactionException | IllegalStateException e) {
@@ -672,8 +697,11 @@ public class CallLedger implements IdempotentRepository {
         }
     }
 
-    /** A success a call event is correlated with: its record's correlationId, and the file's report, if any. */
-    public record Success(String correlationId, String file, String report) {
+    /**
+     * A success a call event is correlated with: its record's correlationId, and the file's report, results file and
+     * the row's entry in it, if any.
+     */
+    public record Success(String correlationId, String file, String report, String results, String resultsLine) {
     }
 
     /**
@@ -683,10 +711,11 @@ public class CallLedger implements IdempotentRepository {
     public Success latestSuccess(String phone, String instance, long from, long to) {
         lockIfSerial();
         try {
-            List<Success> found = jdbc.query("SELECT correlation_id, file, report FROM call_successes WHERE phone = ? "
-                                             + "AND instance = ? AND succeeded_at BETWEEN ? AND ? "
-                                             + "ORDER BY succeeded_at DESC LIMIT 1",
-                    (row, i) -> new Success(row.getString(1), row.getString(2), row.getString(3)), phone, instance,
+            List<Success> found = jdbc.query("SELECT correlation_id, file, report, results, results_line FROM "
+                                             + "call_successes WHERE phone = ? AND instance = ? AND succeeded_at "
+                                             + "BETWEEN ? AND ? ORDER BY succeeded_at DESC LIMIT 1",
+                    (row, i) -> new Success(row.getString(1), row.getString(2), row.getString(3), row.getString(4),
+                            row.getString(5)), phone, instance,
                     from, to);
             return found.isEmpty() ? null : found.get(0);
         } finally {
@@ -751,6 +780,93 @@ public class CallLedger implements IdempotentRepository {
         } finally {
             unlockIfSerial();
         }
+    }
+
+    /** A results file is being written (again, when its drop is resumed): changes to it wait until it is complete. */
+    public void resultsFileWriting(String results) {
+        noteResultsFile(results, 0);
+    }
+
+    /** A results file is complete: the changes kept for it are applied from now on. */
+    public void resultsFileComplete(String results) {
+        noteResultsFile(results, 1);
+    }
+
+    private void noteResultsFile(String results, int complete) {
+        lockIfSerial();
+        try {
+            jdbc.update("INSERT INTO results_files (results, complete, updated_at) VALUES (?, ?, ?) ON CONFLICT "
+                        + "(results) DO UPDATE SET complete = excluded.complete, updated_at = excluded.updated_at",
+                    results, complete, Timestamps.now());
+        } finally {
+            unlockIfSerial();
+        }
+    }
+
+    /** Keeps a change to an entry of a results file (its JSON), replacing one of the same entry not applied yet. */
+    public void changeResultsLine(String results, long index, String line) {
+        lockIfSerial();
+        try {
+            jdbc.update("INSERT INTO results_updates (results, idx, line) VALUES (?, ?, ?) ON CONFLICT (results, idx) "
+                        + "DO UPDATE SET line = excluded.line", results, index, line);
+        } finally {
+            unlockIfSerial();
+        }
+    }
+
+    /** The complete results files with changes kept for them. */
+    public List<String> resultsFilesWithChanges() {
+        lockIfSerial();
+        try {
+            return jdbc.queryForList("SELECT DISTINCT u.results FROM results_updates u JOIN results_files f ON "
+                                     + "f.results = u.results WHERE f.complete = 1", String.class);
+        } finally {
+            unlockIfSerial();
+        }
+    }
+
+    /** The changes kept for this results file: each entry's new JSON by its index. */
+    public Map<Long, String> resultsChanges(String results) {
+        lockIfSerial();
+        try {
+            Map<Long, String> changes = new java.util.HashMap<>();
+            jdbc.query("SELECT idx, line FROM results_updates WHERE results = ?",
+                    row -> {
+                        changes.put(row.getLong(1), row.getString(2));
+                    }, results);
+            return changes;
+        } finally {
+            unlockIfSerial();
+        }
+    }
+
+    /** These changes are in the file now: removed, each unless it was replaced by a newer one meanwhile. */
+    public void resultsChangesApplied(String results, Map<Long, String> applied) {
+        lockIfSerial();
+        try {
+            applied.forEach((index, line) -> jdbc.update("DELETE FROM results_updates WHERE results = ? AND idx = ? "
+                                                         + "AND line = ?", results, index, line));
+        } finally {
+            unlockIfSerial();
+        }
+    }
+
+    /**
+     * Runs the rewriting of a results file while no other replica rewrites it: on a shared ledger under a transaction
+     * lock on the file's name (another replica holding it skips the file this time; its changes are removed in the
+     * same transaction); SQLite's ledger is one process's, whose one timer rewrites one file at a time.
+     */
+    public void whileHoldingResultsFile(String results, Runnable rewrite) {
+        if (dialect == Dialect.SQLITE) {
+            rewrite.run();
+            return;
+        }
+        transactions.executeWithoutResult(status -> {
+            if (Boolean.TRUE.equals(jdbc.queryForObject("SELECT pg_try_advisory_xact_lock(?, hashtext(?))",
+                    Boolean.class, RESULTS_LOCK, results))) {
+                rewrite.run();
+            }
+        });
     }
 
     /**
@@ -819,12 +935,14 @@ public class CallLedger implements IdempotentRepository {
         lockIfSerial();
         try {
             String source = request.recordedAs();
-            List<String> outcome = source == null ? List.of()
-                    : jdbc.queryForList("SELECT outcome FROM recorded_sources WHERE source = ?", String.class, source);
-            if (outcome.isEmpty()) {
+            List<Map<String, Object>> recorded = source == null ? List.of()
+                    : jdbc.queryForList("SELECT outcome, results_line FROM recorded_sources WHERE source = ?", source);
+            if (recorded.isEmpty()) {
                 return false;
             }
-            exchange.setProperty(OutcomeRecord.OUTCOME, outcome.get(0));
+            exchange.setProperty(OutcomeRecord.OUTCOME, recorded.get(0).get("outcome"));
+            // the row keeps its line in its file's results file, written again from the start
+            exchange.setProperty(ResultsFiles.STORED_LINE, recorded.get(0).get("results_line"));
             return true;
         } finally {
             unlockIfSerial();
@@ -968,6 +1086,9 @@ public class CallLedger implements IdempotentRepository {
             jdbc.update("DELETE FROM call_successes WHERE succeeded_at < ?", cutoff.toEpochMilli());
             jdbc.update("DELETE FROM call_events WHERE received_at < ?", before);
             jdbc.update("DELETE FROM final_reports WHERE written_at < ?", cutoff.toEpochMilli());
+            jdbc.update("DELETE FROM results_updates WHERE results IN (SELECT results FROM results_files WHERE "
+                        + "updated_at < ?)", before);
+            jdbc.update("DELETE FROM results_files WHERE updated_at < ?", before);
             return new Purged(keys, files + sources);
         } finally {
             unlockIfSerial();
@@ -1012,6 +1133,16 @@ public class CallLedger implements IdempotentRepository {
                                 + column + "'")) {
                             if (!found.next()) {
                                 sql.execute("ALTER TABLE call_keys ADD COLUMN IF NOT EXISTS " + column + " TEXT");
+                            }
+                        }
+                    }
+                    for (List<String> added : ADDED_COLUMNS) {
+                        try (ResultSet found = sql.executeQuery("SELECT 1 FROM information_schema.columns WHERE "
+                                + "table_schema = current_schema() AND table_name = '" + added.get(0) + "' AND "
+                                + "column_name = '" + added.get(1) + "'")) {
+                            if (!found.next()) {
+                                sql.execute("ALTER TABLE " + added.get(0) + " ADD COLUMN IF NOT EXISTS " + added.get(1)
+                                            + " TEXT");
                             }
                         }
                     }

@@ -29,7 +29,7 @@ import io.zapi.sendcall.pipeline.CallLedger;
 
 /**
  * zapi.retention.days: phone numbers are personal data (LGPD), so what the module keeps about a request is purged once
- * it is older than that: records, reports, kept originals in inbox/.done and inbox/.error, and ledger keys. Run by
+ * it is older than that: records, reports and results files (counted with the reports), kept originals in inbox/.done and inbox/.error, and ledger keys. Run by
  * routes/retention.camel.yaml at start-up and every zapi.retention.interval-ms; 0 days keeps everything.
  * <p>
  * Only what the module itself wrote is deleted, by its name: a record {@code <correlationId>.json}, a report or a kept
@@ -53,6 +53,8 @@ public class Retention {
     private final Path inbox;
     private final Set<Path> recordFolders;
     private final Path reportsFolder;
+    /** The results files' folder (io.zapi.sendcall.inbox.ResultsFiles), named like reports; null: none purged. */
+    private final Path resultsFolder;
 
     /**
      * @param inbox         the inbox (zapi.inbox-dir), whose .done and .error hold the kept originals
@@ -61,7 +63,14 @@ public class Retention {
      * @param reportsFolder the reports' folder when zapi.reports-uri is {@code file:}, else null
      */
     public Retention(CallLedger ledger, int days, Path inbox, Collection<Path> recordFolders, Path reportsFolder) {
+        this(ledger, days, inbox, recordFolders, reportsFolder, null);
+    }
+
+    /** @param resultsFolder the results files' folder, {@code <zapi.outbox-dir>/results}: counted with the reports */
+    public Retention(CallLedger ledger, int days, Path inbox, Collection<Path> recordFolders, Path reportsFolder,
+                     Path resultsFolder) {
         this.ledger = ledger;
+        this.resultsFolder = resultsFolder == null ? null : resultsFolder.toAbsolutePath().normalize();
         this.days = days;
         this.inbox = inbox.toAbsolutePath().normalize();
         // two outcomes may share a folder: each file is looked at once
@@ -88,6 +97,9 @@ public class Retention {
             records += purgeFiles(folder, RECORD, cutoff, failures);
         }
         int reports = reportsFolder == null ? 0 : purgeFiles(reportsFolder, KEPT, cutoff, failures);
+        if (resultsFolder != null && !resultsFolder.equals(reportsFolder)) {
+            reports += purgeFiles(resultsFolder, KEPT, cutoff, failures);
+        }
         int originals = purgeOriginals(inbox.resolve(".done"), cutoff, failures)
                         + purgeOriginals(inbox.resolve(".error"), cutoff, failures);
         CallLedger.Purged ledgerPurged = ledger.purgeOlderThan(cutoff,

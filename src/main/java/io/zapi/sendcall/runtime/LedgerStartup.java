@@ -68,7 +68,8 @@ final class LedgerStartup {
         context.getRegistry().bind("retention", new Retention(ledger,
                 Integer.parseInt(Settings.getOr(properties, "zapi.retention.days", "0")),
                 FolderSettings.inbox(properties), recordFolders(properties).values(),
-                fileFolder(Settings.get(properties, "zapi.reports-uri"))));
+                fileFolder(Settings.get(properties, "zapi.reports-uri")),
+                FolderSettings.outbox(properties).resolve("results")));
         // closed with the context, not with a route that uses it: a route stopped and started again keeps its ledger
         context.addService(new ServiceSupport() {
             @Override

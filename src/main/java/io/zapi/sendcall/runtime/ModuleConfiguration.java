@@ -24,6 +24,8 @@ import io.zapi.sendcall.files.FilesInProgress;
 import io.zapi.sendcall.inbox.FileReport;
 import io.zapi.sendcall.schedule.CallSchedule;
 import io.zapi.sendcall.schedule.WaitingRows;
+import io.zapi.sendcall.inbox.ResultsFiles;
+import io.zapi.sendcall.pipeline.CallLedger;
 import io.zapi.sendcall.inbox.NumberPrecheck;
 import io.zapi.sendcall.inbox.RequestFiles;
 import io.zapi.sendcall.jms.EmbeddedBroker;
@@ -242,6 +244,16 @@ public class ModuleConfiguration implements CamelConfiguration, CamelContextAwar
     @BindToRegistry
     public FileReport fileReport() {
         return new FileReport(progressIntervalMs);
+    }
+
+    @PropertyInject("zapi.outbox-dir")
+    private String outboxDir;
+
+    /** Inbox files' results files, in {@code <zapi.outbox-dir>/results}; the ledger is looked up once it is open. */
+    @BindToRegistry
+    public ResultsFiles resultsFiles() {
+        return new ResultsFiles(Path.of(outboxDir, "results"),
+                () -> camelContext.getRegistry().lookupByNameAndType("callLedger", CallLedger.class));
     }
 
     /**

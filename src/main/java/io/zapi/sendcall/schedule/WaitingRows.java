@@ -14,6 +14,8 @@ import org.slf4j.LoggerFactory;
 
 import io.zapi.sendcall.inbox.FileReport;
 import io.zapi.sendcall.inbox.RequestRow;
+import io.zapi.sendcall.inbox.ResultLine;
+import io.zapi.sendcall.inbox.ResultsFiles;
 import io.zapi.sendcall.pipeline.CallLedger;
 import io.zapi.sendcall.pipeline.CallRequest;
 import io.zapi.sendcall.pipeline.RequestValidator;
@@ -48,7 +50,8 @@ public class WaitingRows {
 
     /** One row taken to be called: what its exchange is made of. */
     public record Row(String report, long index, String keptName, String inboxFile, String keptPrefix, String drop,
-                      String fileHash, String value, String precheck, int attempt, String redialOf) {
+                      String fileHash, String value, String precheck, int attempt, String redialOf,
+                      String resultsName) {
     }
 
     /** What the ledger says of one file's rows beyond what its read counted. */
@@ -83,14 +86,14 @@ public class WaitingRows {
         String drop = exchange.getProperty(CallLedger.DROP, String.class);
         ledger().use(jdbc -> jdbc.update(
                 "INSERT INTO waiting_rows (report, idx, file_name, inbox_file, kept_prefix, drop_name, file_hash, "
-                + "row_value, precheck, attempt, due_at, reason, waits_for, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, "
-                + "?, ?, ?, 'waiting') ON CONFLICT (report, idx) DO UPDATE SET due_at = excluded.due_at, reason = "
+                + "row_value, precheck, attempt, due_at, reason, waits_for, state, results_name) VALUES (?, ?, ?, ?, ?, "
+                + "?, ?, ?, ?, 1, ?, ?, ?, 'waiting', ?) ON CONFLICT (report, idx) DO UPDATE SET due_at = excluded.due_at, reason = "
                 + "excluded.reason, waits_for = excluded.waits_for, state = 'waiting', taken_by = NULL",
                 FileReport.reportNameOf(exchange), source.index(), keptName,
                 exchange.getProperty(FileReport.FILE, String.class),
                 exchange.getProperty(FileReport.KEPT_PREFIX, String.class), drop,
                 exchange.getProperty("fileHash", String.class), value, row.precheck(), dueAt.toEpochMilli(), reason,
-                waitsFor.label()));
+                waitsFor.label(), ResultsFiles.resultsNameOf(exchange)));
     }
 
     /**
@@ -102,12 +105,12 @@ public class WaitingRows {
         CallLedger ledger = ledger();
         List<Row> due = ledger.use(jdbc -> jdbc.query(
                 "SELECT w.report, w.idx, w.file_name, w.inbox_file, w.kept_prefix, w.drop_name, w.file_hash, "
-                + "w.row_value, w.precheck, w.attempt, w.redial_of FROM waiting_rows w LEFT JOIN inbox_file_status f ON f.name = "
+                + "w.row_value, w.precheck, w.attempt, w.redial_of, w.results_name FROM waiting_rows w LEFT JOIN inbox_file_status f ON f.name = "
                 + "w.file_name WHERE w.state = 'waiting' AND (f.control = 'cancelled' OR ((f.control IS NULL OR "
                 + "f.control <> 'paused') AND w.due_at <= ?)) ORDER BY w.due_at, w.report, w.idx LIMIT ?",
                 (r, i) -> new Row(r.getString(1), r.getLong(2), r.getString(3), r.getString(4), r.getString(5),
                         r.getString(6), r.getString(7), r.getString(8), r.getString(9), r.getInt(10),
-                        r.getString(11)), now, max));
+                        r.getString(11), r.getString(12)), now, max));
         List<Row> taken = new ArrayList<>();
         for (Row row : due) {
             // one replica takes each: the update that finds it still waiting
@@ -162,6 +165,8 @@ public class WaitingRows {
         exchange.setProperty(FileReport.KEPT_PREFIX, row.keptPrefix());
         exchange.setProperty("fileHash", row.fileHash());
         exchange.setProperty(CallLedger.DROP, row.drop());
+        // its entry in its file's results is kept with its record and changed when it ends (ResultsFiles)
+        exchange.setProperty(ResultsFiles.NAME, row.resultsName());
         int index = (int) row.index();
         exchange.setProperty(RequestSource.PROPERTY, new RequestSource("file", row.inboxFile(), index,
                 "file:" + row.fileHash() + ":" + index, null, row.drop() != null ? "row:" + row.drop() + ":" + index
@@ -195,14 +200,16 @@ public class WaitingRows {
         value.put("instance", request.instance());
         String json = Json.MAPPER.writeValueAsString(value);
         ledger().use(jdbc -> jdbc.update("INSERT INTO placed_rows (correlation_id, report, idx, file_name, inbox_file, "
-                                         + "kept_prefix, drop_name, file_hash, row_value, precheck, attempt, placed_at) "
-                                         + "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                                         + "kept_prefix, drop_name, file_hash, row_value, precheck, attempt, placed_at, "
+                                         + "results_name) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO "
+                                         + "NOTHING",
                 exchange.getProperty(OutcomeRecord.CORRELATION_ID, String.class), FileReport.reportNameOf(exchange),
                 source.index(), keptName, exchange.getProperty(FileReport.FILE, String.class),
                 exchange.getProperty(FileReport.KEPT_PREFIX, String.class),
                 exchange.getProperty(CallLedger.DROP, String.class), exchange.getProperty("fileHash", String.class),
                 json, exchange.getProperty(RequestValidator.PRECHECK, String.class),
-                exchange.getProperty(OutcomeRecord.REDIAL, 1, Integer.class), System.currentTimeMillis()));
+                exchange.getProperty(OutcomeRecord.REDIAL, 1, Integer.class), System.currentTimeMillis(),
+                ResultsFiles.resultsNameOf(exchange)));
     }
 
     /**
@@ -217,7 +224,8 @@ public class WaitingRows {
         CallLedger ledger = ledger();
         return ledger.inTransaction(jdbc -> {
             List<Map<String, Object>> placed = jdbc.queryForList("SELECT report, idx, file_name, inbox_file, kept_prefix, "
-                    + "drop_name, file_hash, row_value, precheck, attempt FROM placed_rows WHERE correlation_id = ?",
+                    + "drop_name, file_hash, row_value, precheck, attempt, results_name FROM placed_rows WHERE "
+                    + "correlation_id = ?",
                     correlationId);
             if (placed.isEmpty()) {
                 return false;
@@ -237,10 +245,11 @@ public class WaitingRows {
                 // the row's first call was counted in its file's report: the redial takes its place there
                 jdbc.update("INSERT INTO waiting_rows (report, idx, file_name, inbox_file, kept_prefix, drop_name, "
                             + "file_hash, row_value, precheck, attempt, due_at, reason, waits_for, state, "
-                            + "replaced_outcome, redial_of) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'redial', "
-                            + "'waiting', 'success', ?)", call.get("report"), call.get("idx"), call.get("file_name"),
-                        call.get("inbox_file"), call.get("kept_prefix"), call.get("drop_name"), call.get("file_hash"),
-                        call.get("row_value"), call.get("precheck"), attempt + 1, due, reason, correlationId);
+                            + "replaced_outcome, redial_of, results_name) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+                            + "'redial', 'waiting', 'success', ?, ?)", call.get("report"), call.get("idx"),
+                        call.get("file_name"), call.get("inbox_file"), call.get("kept_prefix"), call.get("drop_name"),
+                        call.get("file_hash"), call.get("row_value"), call.get("precheck"), attempt + 1, due, reason,
+                        correlationId, call.get("results_name"));
             } else if (existing.get(0) == attempt) {
                 jdbc.update("UPDATE waiting_rows SET attempt = ?, due_at = ?, reason = ?, waits_for = 'redial', state = "
                             + "'waiting', outcome = NULL, ended_at = NULL, taken_by = NULL, redial_of = ? WHERE report "
@@ -249,6 +258,14 @@ public class WaitingRows {
             } else {
                 // an event of an earlier call of the row, come late: the row has moved on
                 return false;
+            }
+            if (call.get("results_name") != null) {
+                // the row's entry in its results says it waits, until its redial ends
+                com.fasterxml.jackson.databind.JsonNode request = readTree(String.valueOf(call.get("row_value")));
+                int index = ((Number) call.get("idx")).intValue();
+                results().lineChanged(String.valueOf(call.get("results_name")), index, new ResultLine(index,
+                        request.path("phone").asText(null), request.path("id").asText(null), WAITING, null, null, null,
+                        null, null));
             }
             LOG.info("{} row {}: its call {} was missed; redial {} of {} at {}", call.get("file_name"), call.get("idx"),
                     correlationId, attempt, redialMaxAttempts, io.zapi.sendcall.records.Timestamps.format(
@@ -265,6 +282,9 @@ public class WaitingRows {
         Row row = exchange.getProperty(TAKEN, Row.class);
         String outcome = exchange.getProperty(OutcomeRecord.OUTCOME, "failed", String.class);
         if (!WAITING.equals(outcome)) {
+            if (row.resultsName() != null) {
+                results().lineChanged(row.resultsName(), (int) row.index(), ResultLine.of(exchange));
+            }
             ledger().use(jdbc -> jdbc.update("UPDATE waiting_rows SET state = 'done', outcome = ?, taken_by = NULL, "
                                              + "ended_at = ? WHERE report = ? AND idx = ? AND state = 'taken'", outcome,
                     System.currentTimeMillis(), row.report(), row.index()));
@@ -316,6 +336,18 @@ public class WaitingRows {
     public int purgeEnded(List<String> reports) {
         return ledger().use(jdbc -> reports.stream().mapToInt(report -> jdbc.update(
                 "DELETE FROM waiting_rows WHERE report = ? AND state = 'done'", report)).sum());
+    }
+
+    private static com.fasterxml.jackson.databind.JsonNode readTree(String json) {
+        try {
+            return Json.MAPPER.readTree(json);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private ResultsFiles results() {
+        return context.getRegistry().lookupByNameAndType("resultsFiles", ResultsFiles.class);
     }
 
     private CallLedger ledger() {
