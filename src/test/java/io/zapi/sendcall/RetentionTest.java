@@ -195,6 +195,59 @@ class RetentionTest {
         }
     }
 
+    /**
+     * Campaign state in the ledger: rows that waited and ended, calls remembered for redials and files GET /files no
+     * longer lists are purged once old; a row still waiting, and the report it is counted in, stay whatever their age.
+     */
+    @Test
+    void oldCampaignStateIsPurgedButRowsStillWaitingStay() throws Exception {
+        try (ZapiStub zapi = new ZapiStub(); RunningModule module = RunningModule.start(zapi.baseUrl(), dataDir)) {
+            module.drop("made.json", "{\"phone\": \"" + NEW_PHONE + "\"}");
+            module.awaitRecord("made.json");
+        }
+        long longAgo = LONG_AGO.toEpochMilli();
+        try (Connection ledger = DriverManager.getConnection("jdbc:sqlite:" + dataDir.resolve("ledger/calls.db"));
+             var sql = ledger.createStatement()) {
+            for (String state : List.of("done", "waiting")) {
+                sql.execute("INSERT INTO waiting_rows (report, idx, file_name, inbox_file, kept_prefix, row_value, "
+                            + "attempt, due_at, state, ended_at) VALUES ('" + state + ".json', 1, '" + state + "', '"
+                            + state + "', 'x', '{}', 1, " + longAgo + ", '" + state + "', " + longAgo + ")");
+                sql.execute("INSERT INTO final_reports (report, body, written_at) VALUES ('" + state + ".json', '{}', "
+                            + longAgo + ")");
+            }
+            sql.execute("INSERT INTO placed_rows (correlation_id, report, idx, file_name, inbox_file, kept_prefix, "
+                        + "row_value, attempt, placed_at) VALUES ('c-1', 'done.json', 1, 'done', 'done', 'x', '{}', 1, "
+                        + longAgo + ")");
+            sql.execute("INSERT INTO inbox_file_status (name, original_name, report, state, entry, started_at, "
+                        + "updated_at, ended_at) VALUES ('ended', 'e', 'done.json', 'done', '{}', 'x', " + longAgo
+                        + ", " + longAgo + ")");
+            sql.execute("INSERT INTO inbox_file_status (name, original_name, report, state, entry, started_at, "
+                        + "updated_at) VALUES ('waiting', 'w', 'waiting.json', 'waiting', '{}', 'x', " + longAgo + ")");
+        }
+        try (ZapiStub zapi = new ZapiStub(); RunningModule module = RunningModule.start(zapi.baseUrl(), dataDir,
+                Map.of("zapi.retention.days", "7"))) {
+            awaitRetentionLine();
+        }
+        try (Connection ledger = DriverManager.getConnection("jdbc:sqlite:" + dataDir.resolve("ledger/calls.db"))) {
+            assertThat(column(ledger, "SELECT report FROM waiting_rows")).containsExactly("waiting.json");
+            assertThat(column(ledger, "SELECT report FROM final_reports WHERE report IN ('done.json', "
+                                      + "'waiting.json')")).containsExactly("waiting.json");
+            assertThat(column(ledger, "SELECT correlation_id FROM placed_rows")).isEmpty();
+            assertThat(column(ledger, "SELECT name FROM inbox_file_status WHERE name IN ('ended', 'waiting')"))
+                    .containsExactly("waiting");
+        }
+    }
+
+    private static List<String> column(Connection ledger, String query) throws SQLException {
+        List<String> values = new java.util.ArrayList<>();
+        try (var rows = ledger.createStatement().executeQuery(query)) {
+            while (rows.next()) {
+                values.add(rows.getString(1));
+            }
+        }
+        return values;
+    }
+
     /** What the first run left: the old request's files (aged, the ledger too) and the new one's. */
     private record Handled(List<Path> oldFiles, List<Path> newFiles) {
     }

@@ -1085,7 +1085,15 @@ public class CallLedger implements IdempotentRepository {
             // phone numbers of placed calls and of call events are personal data too
             jdbc.update("DELETE FROM call_successes WHERE succeeded_at < ?", cutoff.toEpochMilli());
             jdbc.update("DELETE FROM call_events WHERE received_at < ?", before);
-            jdbc.update("DELETE FROM final_reports WHERE written_at < ?", cutoff.toEpochMilli());
+            // a report whose rows still wait is still rewritten as they end
+            jdbc.update("DELETE FROM final_reports WHERE written_at < ? AND NOT EXISTS (SELECT 1 FROM waiting_rows w "
+                        + "WHERE w.report = final_reports.report AND w.state <> 'done')", cutoff.toEpochMilli());
+            // rows that waited and ended, calls remembered for a redial, files listed by GET /files that ended; a row
+            // still waiting is work not done yet and stays, whatever its age
+            jdbc.update("DELETE FROM waiting_rows WHERE state = 'done' AND ended_at < ?", cutoff.toEpochMilli());
+            jdbc.update("DELETE FROM placed_rows WHERE placed_at < ?", cutoff.toEpochMilli());
+            jdbc.update("DELETE FROM inbox_file_status WHERE ended_at IS NOT NULL AND ended_at < ?",
+                    cutoff.toEpochMilli());
             jdbc.update("DELETE FROM results_updates WHERE results IN (SELECT results FROM results_files WHERE "
                         + "updated_at < ?)", before);
             jdbc.update("DELETE FROM results_files WHERE updated_at < ?", before);
