@@ -128,6 +128,8 @@ class CallingHoursFilesTest {
                 assertThat(report.path("requests").asInt()).isEqualTo(4);
                 assertThat(report.path("progress").asDouble()).isEqualTo(1.0);
                 assertThat(report.path("finishedAt").isTextual()).isTrue();
+                assertThat(report.path("instances").path("default").path("success").asInt()).isEqualTo(3);
+                assertThat(report.path("instances").path("none").path("rejected").asInt()).isEqualTo(1);
                 // each row's entry in the results file ends as its record did
                 Path results = dataDir.resolve("outbox/results").resolve(name + ".results.csv");
                 List<Map<String, String>> lines = await().atMost(Duration.ofSeconds(10)).until(

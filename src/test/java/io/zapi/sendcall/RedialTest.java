@@ -77,6 +77,7 @@ class RedialTest {
             assertThat(done.path("outcomes").path("success").asInt()).isEqualTo(2);
             assertThat(done.path("waiting").asInt()).isZero();
             assertThat(done.path("answered").asInt()).isEqualTo(1);
+            assertThat(done.path("instances").toString()).isEqualTo("{\"default\":{\"success\":2}}");
             // the results file shows each row's final state: the last call of the redialled row, and its event
             Path results = dataDir.resolve("outbox/results").resolve(report.replaceAll("\\.json$", "")
                                                                       + ".results.csv");

@@ -51,6 +51,24 @@ final class ReportFromLedger {
                 }
             }
             report.put("requests", report.path("requests").asLong() + rows.added());
+            ObjectNode instances = report.with("instances");
+            rows.endedByInstance().forEach((instance, counts) -> counts.forEach((outcome, count) ->
+                    instances.with(instance).put(outcome, instances.with(instance).path(outcome).asLong() + count)));
+            rows.replacedByInstance().forEach((instance, counts) -> counts.forEach((outcome, count) ->
+                    instances.with(instance).put(outcome, instances.with(instance).path(outcome).asLong() - count)));
+            for (Iterator<Map.Entry<String, com.fasterxml.jackson.databind.JsonNode>> byInstance = instances.fields();
+                 byInstance.hasNext(); ) {
+                com.fasterxml.jackson.databind.JsonNode counts = byInstance.next().getValue();
+                for (Iterator<Map.Entry<String, com.fasterxml.jackson.databind.JsonNode>> it = counts.fields();
+                     it.hasNext(); ) {
+                    if (it.next().getValue().asLong() <= 0) {
+                        it.remove();
+                    }
+                }
+                if (counts.isEmpty()) {
+                    byInstance.remove();
+                }
+            }
         }
         int waiting = rows != null ? rows.waiting() : 0;
         report.put(WAITING, waiting);

@@ -132,6 +132,7 @@ public class CallLedger implements IdempotentRepository {
             + "inbox_file TEXT NOT NULL, kept_prefix TEXT NOT NULL, drop_name TEXT, file_hash TEXT, row_value TEXT NOT NULL, "
             + "precheck TEXT, attempt INTEGER NOT NULL, due_at BIGINT NOT NULL, reason TEXT, waits_for TEXT, state TEXT NOT NULL, "
             + "taken_by TEXT, outcome TEXT, replaced_outcome TEXT, ended_at BIGINT, redial_of TEXT, results_name TEXT, "
+            + "instance TEXT, replaced_instance TEXT, "
             + "PRIMARY KEY (report, idx))",
             "CREATE INDEX IF NOT EXISTS waiting_rows_due ON waiting_rows (state, due_at)",
             // with zapi.redial.max-attempts: each call of an inbox row that was placed, to be called again should
@@ -139,7 +140,7 @@ public class CallLedger implements IdempotentRepository {
             "CREATE TABLE IF NOT EXISTS placed_rows (correlation_id TEXT PRIMARY KEY, report TEXT NOT NULL, "
             + "idx BIGINT NOT NULL, file_name TEXT NOT NULL, inbox_file TEXT NOT NULL, kept_prefix TEXT NOT NULL, "
             + "drop_name TEXT, file_hash TEXT, row_value TEXT NOT NULL, precheck TEXT, attempt INTEGER NOT NULL, "
-            + "placed_at BIGINT NOT NULL, results_name TEXT)",
+            + "placed_at BIGINT NOT NULL, results_name TEXT, instance TEXT)",
             // results files (io.zapi.sendcall.inbox.ResultsFiles): whether each is complete (changes are applied to
             // complete ones only), and the changes to their entries not applied yet, by the entry's index
             "CREATE TABLE IF NOT EXISTS results_files (results TEXT PRIMARY KEY, complete INTEGER NOT NULL, "

@@ -56,7 +56,8 @@ public class WaitingRows {
 
     /** What the ledger says of one file's rows beyond what its read counted. */
     public record Counts(int waiting, int added, Map<String, Integer> ended, Map<String, Integer> replaced,
-                         Long nextDue, Long lastEnded) {
+                         Long nextDue, Long lastEnded, Map<String, Map<String, Integer>> endedByInstance,
+                         Map<String, Map<String, Integer>> replacedByInstance) {
     }
 
     /** zapi.redial.max-attempts: how many times a missed call of an inbox row is called again; 0 = never. */
@@ -201,15 +202,15 @@ public class WaitingRows {
         String json = Json.MAPPER.writeValueAsString(value);
         ledger().use(jdbc -> jdbc.update("INSERT INTO placed_rows (correlation_id, report, idx, file_name, inbox_file, "
                                          + "kept_prefix, drop_name, file_hash, row_value, precheck, attempt, placed_at, "
-                                         + "results_name) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO "
-                                         + "NOTHING",
+                                         + "results_name, instance) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON "
+                                         + "CONFLICT DO NOTHING",
                 exchange.getProperty(OutcomeRecord.CORRELATION_ID, String.class), FileReport.reportNameOf(exchange),
                 source.index(), keptName, exchange.getProperty(FileReport.FILE, String.class),
                 exchange.getProperty(FileReport.KEPT_PREFIX, String.class),
                 exchange.getProperty(CallLedger.DROP, String.class), exchange.getProperty("fileHash", String.class),
                 json, exchange.getProperty(RequestValidator.PRECHECK, String.class),
                 exchange.getProperty(OutcomeRecord.REDIAL, 1, Integer.class), System.currentTimeMillis(),
-                ResultsFiles.resultsNameOf(exchange)));
+                ResultsFiles.resultsNameOf(exchange), OutcomeRecord.instance(exchange, request)));
     }
 
     /**
@@ -224,7 +225,7 @@ public class WaitingRows {
         CallLedger ledger = ledger();
         return ledger.inTransaction(jdbc -> {
             List<Map<String, Object>> placed = jdbc.queryForList("SELECT report, idx, file_name, inbox_file, kept_prefix, "
-                    + "drop_name, file_hash, row_value, precheck, attempt, results_name FROM placed_rows WHERE "
+                    + "drop_name, file_hash, row_value, precheck, attempt, results_name, instance FROM placed_rows WHERE "
                     + "correlation_id = ?",
                     correlationId);
             if (placed.isEmpty()) {
@@ -245,11 +246,11 @@ public class WaitingRows {
                 // the row's first call was counted in its file's report: the redial takes its place there
                 jdbc.update("INSERT INTO waiting_rows (report, idx, file_name, inbox_file, kept_prefix, drop_name, "
                             + "file_hash, row_value, precheck, attempt, due_at, reason, waits_for, state, "
-                            + "replaced_outcome, redial_of, results_name) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-                            + "'redial', 'waiting', 'success', ?, ?)", call.get("report"), call.get("idx"),
-                        call.get("file_name"), call.get("inbox_file"), call.get("kept_prefix"), call.get("drop_name"),
-                        call.get("file_hash"), call.get("row_value"), call.get("precheck"), attempt + 1, due, reason,
-                        correlationId, call.get("results_name"));
+                            + "replaced_outcome, redial_of, results_name, replaced_instance) VALUES (?, ?, ?, ?, ?, ?, ?, "
+                            + "?, ?, ?, ?, ?, 'redial', 'waiting', 'success', ?, ?, ?)", call.get("report"),
+                        call.get("idx"), call.get("file_name"), call.get("inbox_file"), call.get("kept_prefix"),
+                        call.get("drop_name"), call.get("file_hash"), call.get("row_value"), call.get("precheck"),
+                        attempt + 1, due, reason, correlationId, call.get("results_name"), call.get("instance"));
             } else if (existing.get(0) == attempt) {
                 jdbc.update("UPDATE waiting_rows SET attempt = ?, due_at = ?, reason = ?, waits_for = 'redial', state = "
                             + "'waiting', outcome = NULL, ended_at = NULL, taken_by = NULL, redial_of = ? WHERE report "
@@ -286,8 +287,10 @@ public class WaitingRows {
                 results().lineChanged(row.resultsName(), (int) row.index(), ResultLine.of(exchange));
             }
             ledger().use(jdbc -> jdbc.update("UPDATE waiting_rows SET state = 'done', outcome = ?, taken_by = NULL, "
-                                             + "ended_at = ? WHERE report = ? AND idx = ? AND state = 'taken'", outcome,
-                    System.currentTimeMillis(), row.report(), row.index()));
+                                             + "ended_at = ?, instance = ? WHERE report = ? AND idx = ? AND state = "
+                                             + "'taken'", outcome, System.currentTimeMillis(),
+                    OutcomeRecord.instance(exchange, exchange.getProperty(OutcomeRecord.CALL_REQUEST,
+                            CallRequest.class)), row.report(), row.index()));
         }
         try {
             context.getRegistry().lookupByNameAndType("fileReport", FileReport.class)
@@ -306,14 +309,19 @@ public class WaitingRows {
         Long[] lastEnded = {null};
         Map<String, Integer> ended = new TreeMap<>();
         Map<String, Integer> replaced = new TreeMap<>();
+        Map<String, Map<String, Integer>> endedByInstance = new TreeMap<>();
+        Map<String, Map<String, Integer>> replacedByInstance = new TreeMap<>();
         ledger().use(jdbc -> {
-            jdbc.query("SELECT state, outcome, replaced_outcome, COUNT(*), MIN(due_at), MAX(ended_at) FROM waiting_rows WHERE "
-                       + "report = ? GROUP BY state, outcome, replaced_outcome", r -> {
+            jdbc.query("SELECT state, outcome, replaced_outcome, COUNT(*), MIN(due_at), MAX(ended_at), instance, "
+                       + "replaced_instance FROM waiting_rows WHERE report = ? GROUP BY state, outcome, replaced_outcome, "
+                       + "instance, replaced_instance", r -> {
                 String state = r.getString(1);
                 String replacedOutcome = r.getString(3);
                 int count = r.getInt(4);
                 if ("done".equals(state)) {
                     ended.merge(r.getString(2), count, Integer::sum);
+                    endedByInstance.computeIfAbsent(instanceOr(r.getString(7)), k -> new TreeMap<>())
+                            .merge(r.getString(2), count, Integer::sum);
                     long endedAt = r.getLong(6);
                     lastEnded[0] = lastEnded[0] == null ? endedAt : Math.max(lastEnded[0], endedAt);
                 } else {
@@ -323,13 +331,21 @@ public class WaitingRows {
                 }
                 if (replacedOutcome != null) {
                     replaced.merge(replacedOutcome, count, Integer::sum);
+                    replacedByInstance.computeIfAbsent(instanceOr(r.getString(8)), k -> new TreeMap<>())
+                            .merge(replacedOutcome, count, Integer::sum);
                 } else {
                     added[0] += count;
                 }
             }, report);
             return null;
         });
-        return new Counts(waiting[0], added[0], ended, replaced, nextDue[0], lastEnded[0]);
+        return new Counts(waiting[0], added[0], ended, replaced, nextDue[0], lastEnded[0], endedByInstance,
+                replacedByInstance);
+    }
+
+    /** The report's name for rows that got no instance (FileProgress.NO_INSTANCE). */
+    private static String instanceOr(String instance) {
+        return instance != null ? instance : "none";
     }
 
     /** Forgets the rows of files whose reports are gone (retention): only ended ones. */
