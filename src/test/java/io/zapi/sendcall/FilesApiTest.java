@@ -172,6 +172,7 @@ class FilesApiTest {
                     type -> assertThat(type).startsWith("application/json"));
             assertThat(Json.MAPPER.readTree(listed.body()).path("files").isArray()).isTrue();
             assertThat(listed.headers().firstValue("X-API-Key")).isEmpty();
+            assertThat(listed.headers().firstValue("Cache-Control")).hasValue("no-store");
         }
     }
 

@@ -407,13 +407,13 @@ class HttpApiTest {
         JsonNode schemas = document.path("components").path("schemas");
         assertThat(schemas.fieldNames()).toIterable().contains("SendCallRequest", "OutcomeRecord", "Source", "Error");
         assertThat(schemas.path("SendCallRequest").path("properties").fieldNames()).toIterable()
-                .containsExactlyInAnyOrder("phone", "callDuration", "id", "callAudioUrl", "instance");
+                .containsExactlyInAnyOrder("phone", "callDuration", "id", "callAudioUrl", "instance", "notBefore");
         assertThat(schemas.path("SendCallRequest").path("required")).containsExactly(Json.MAPPER.getNodeFactory()
                 .textNode("phone"));
         assertThat(schemas.path("OutcomeRecord").path("properties").fieldNames()).toIterable()
                 .containsExactlyInAnyOrder("recordVersion", "outcome", "correlationId", "id", "source", "request", "instance",
                         "status", "response", "error", "attempts", "duplicateOf", "timestamp", "node",
-                        "precheck");
+                        "precheck", "redial", "redialOf");
         assertThat(document.path("components").path("securitySchemes").path("api-key").path("name").asText())
                 .isEqualTo("X-API-Key");
     }

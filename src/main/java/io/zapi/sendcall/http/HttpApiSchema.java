@@ -37,7 +37,11 @@ public final class HttpApiSchema {
                     description = "The Z-API instance to call through, by its name (default, or a "
                                   + "zapi.instances.<name>), in any case; an unknown name is rejected. Absent: "
                                   + "zapi.instance-selection chooses. A Zapi-Instance header takes its place.")
-            String instance) {
+            String instance,
+            @Schema(nullable = true, format = "date-time", example = "2026-12-01T09:00:00-03:00",
+                    description = "ISO-8601 with its offset: over HTTP a later time is rejected (an inbox row waits for "
+                                  + "it); a request outside zapi.calling-hours is rejected too")
+            String notBefore) {
     }
 
     @Schema(name = "Error", description = "Why the request was not taken: nothing was sent and no record written")
