@@ -133,6 +133,8 @@ class CampaignReplicasTest {
             await().during(Duration.ofSeconds(2)).atMost(Duration.ofSeconds(10))
                     .until(() -> recordsOf(shared, "both.jsonl").size() == later + 1);
             assertThat(records).allSatisfy(r -> assertThat(r.path("outcome").asText()).isEqualTo("success"));
+            assertThat(records.stream().filter(r -> r.path("source").path("index").asInt() > 1)
+                    .map(r -> r.path("node").asText()).distinct()).containsExactlyInAnyOrder("node-a", "node-b");
             assertThat(perRow(recordsOf(shared, "both.jsonl"))).hasSize(later + 1)
                     .allSatisfy((row, count) -> assertThat(count).as("records of row %s", row).isEqualTo(1));
             assertThat(callsPerPhone(zapi)).hasSize(later + 1)
@@ -171,6 +173,49 @@ class CampaignReplicasTest {
                     f -> "done".equals(f.path("state").asText()));
             assertThat(done.path("waiting").asInt()).isZero();
             assertThat(done.path("outcomes").path("success").asInt()).isEqualTo(later + 1);
+        }
+    }
+
+    @Test
+    void rowsWaitingOnAReplicaKilledBeforeTheyAreDueAreCalledByTheOtherOnce() throws Exception {
+        String url = databases.create();
+        Path shared = folder.resolve("shared");
+        int later = 6;
+        try (ZapiStub zapi = new ZapiStub()) {
+            Map<String, String> settings = new HashMap<>(sharing(url, "node-killed", shared));
+            settings.putAll(zapi.moduleSettings());
+            settings.put("zapi.data-dir", folder.resolve("killed").toString());
+            settings.put("zapi.inbox.poll-delay-ms", "100");
+            settings.put("zapi.inbox.settle-ms", "100");
+            settings.put("zapi.ledger.node-timeout-ms", "3000");
+            int httpPort = RunningModule.freePort();
+            int managementPort = RunningModule.freePort();
+            settings.put("camel.server.port", String.valueOf(httpPort));
+            settings.put("camel.management.port", String.valueOf(managementPort));
+            try (ModuleProcess killed = ModuleProcess.start(settings, Map.of())) {
+                await().atMost(A_WHILE).pollInterval(Duration.ofMillis(200))
+                        .until(() -> ModuleProcess.ready(managementPort) || !killed.isAlive());
+                assertThat(killed.isAlive()).as(killed.output()).isTrue();
+                // read by the one replica running: its row for now is called, the others wait in the ledger
+                drop(shared, "killed.jsonl", laterRows("5511944430", later, Instant.now().plusSeconds(25)));
+                await().atMost(A_WHILE).failFast(() -> !killed.isAlive())
+                        .until(() -> filesAt(httpPort, "killed.jsonl"), f -> f != null && f.path("waiting").asInt() == later);
+                try (RunningModule survivor = RunningModule.start(zapi.baseUrl(), folder.resolve("survivor"),
+                        with(sharing(url, "node-survivor", shared), "zapi.ledger.node-timeout-ms", "3000"))) {
+                    killed.kill();
+                    assertThat(zapi.allRequests()).as("only the row for now was called before the kill").hasSize(1);
+                    List<JsonNode> records = await().atMost(A_WHILE).until(() -> recordsOf(shared, "killed.jsonl"),
+                            r -> r.size() == later + 1);
+                    assertThat(records).allSatisfy(r -> assertThat(r.path("outcome").asText()).isEqualTo("success"));
+                    assertThat(records.stream().filter(r -> r.path("source").path("index").asInt() > 1))
+                            .allSatisfy(r -> assertThat(r.path("node").asText()).isEqualTo("node-survivor"));
+                    assertThat(callsPerPhone(zapi)).hasSize(later + 1)
+                            .allSatisfy((phone, calls) -> assertThat(calls).as("calls to %s", phone).isEqualTo(1));
+                    JsonNode done = await().atMost(A_WHILE).until(() -> file(survivor, "killed.jsonl"),
+                            f -> "done".equals(f.path("state").asText()));
+                    assertThat(done.path("outcomes").path("success").asInt()).isEqualTo(later + 1);
+                }
+            }
         }
     }
 
@@ -227,6 +272,8 @@ class CampaignReplicasTest {
         Map<String, String> settings = new HashMap<>(sharing(url, nodeId, shared));
         settings.put("zapi.rate-limit", "0");
         settings.put("zapi.concurrency", "8");
+        // a few rows per poll: both replicas take some of the rows due at once
+        settings.put("zapi.waiting.batch-size", "4");
         return settings;
     }
 
@@ -260,6 +307,24 @@ class CampaignReplicasTest {
                 .POST(java.net.http.HttpRequest.BodyPublishers.ofString(json)).build();
         return java.net.http.HttpClient.newHttpClient().send(request,
                 java.net.http.HttpResponse.BodyHandlers.ofString());
+    }
+
+    /** The GET /files entry of this original name on the module whose HTTP port this is, or null. */
+    private static JsonNode filesAt(int httpPort, String originalName) throws IOException, InterruptedException {
+        var request = java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + httpPort + "/files"))
+                .timeout(Duration.ofSeconds(30)).header("X-API-Key", API_KEY).GET().build();
+        HttpResponse<String> answer;
+        try {
+            answer = java.net.http.HttpClient.newHttpClient().send(request, HttpResponse.BodyHandlers.ofString());
+        } catch (java.net.ConnectException e) {
+            return null;
+        }
+        for (JsonNode file : Json.MAPPER.readTree(answer.body()).path("files")) {
+            if (originalName.equals(file.path("originalName").asText())) {
+                return file;
+            }
+        }
+        return null;
     }
 
     private static void writeList(Path list, String content) throws IOException {
