@@ -22,6 +22,13 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
+import org.slf4j.LoggerFactory;
+
+import io.zapi.sendcall.inbox.FileReport;
 import io.zapi.sendcall.pipeline.Json;
 
 import static io.zapi.sendcall.FilesApiTest.API_KEY;
@@ -121,7 +128,11 @@ class CampaignReplicasTest {
     void rowsWaitingForTheirNotBeforeAreCalledOnceByEitherReplicaAndByTheOtherWhenTheReaderIsGone() throws Exception {
         String url = databases.create();
         Path shared = folder.resolve("shared");
-        int later = 30;
+        int later = 60;
+        ListAppender<ILoggingEvent> reportLog = new ListAppender<>();
+        Logger reportLogger = (Logger) LoggerFactory.getLogger(FileReport.class);
+        reportLog.start();
+        reportLogger.addAppender(reportLog);
         try (ZapiStub zapi = new ZapiStub();
              RunningModule a = RunningModule.start(zapi.baseUrl(), folder.resolve("a"), unpaced(url, "node-a", shared));
              RunningModule b = RunningModule.start(zapi.baseUrl(), folder.resolve("b"), unpaced(url, "node-b", shared))) {
@@ -150,6 +161,11 @@ class CampaignReplicasTest {
             assertThat(report.path("state").asText()).isEqualTo("done");
             assertThat(report.path("waiting").asInt()).isZero();
             assertThat(report.path("outcomes").path("success").asInt()).isEqualTo(later + 1);
+            // the two replicas rewrote the one report as their rows ended, one at a time: none got in the other's way
+            synchronized (reportLog) {
+                assertThat(reportLog.list).filteredOn(e -> e.getLevel() == Level.WARN)
+                        .extracting(ILoggingEvent::getFormattedMessage).isEmpty();
+            }
 
             // the replica that read the file stops before its rows are due: the other one calls them
             zapi.resetRequests();
@@ -173,6 +189,8 @@ class CampaignReplicasTest {
                     f -> "done".equals(f.path("state").asText()));
             assertThat(done.path("waiting").asInt()).isZero();
             assertThat(done.path("outcomes").path("success").asInt()).isEqualTo(later + 1);
+        } finally {
+            reportLogger.detachAppender(reportLog);
         }
     }
 
