@@ -130,20 +130,23 @@ public class FilesInProgress {
         if (ENDED.contains(state)) {
             throw new FileEndedException(name, state);
         }
-        Control current = control(name);
-        if (current == Control.CANCELLED) {
-            // cancelling is for good: its rows are being given their cancelled records
-            throw new FileEndedException(name, "cancelled");
-        }
         Control next = switch (action) {
             case "pause" -> Control.PAUSED;
             case "resume" -> null;
             case "cancel" -> Control.CANCELLED;
             default -> throw new IllegalArgumentException("no action is named " + action);
         };
-        ledger().use(jdbc -> jdbc.update("UPDATE inbox_file_status SET control = ? WHERE name = ?",
-                next == null ? null : next.label(), name));
+        // checked and changed in one statement, not through the cache: another replica may have cancelled the file (or
+        // it may have ended) a moment ago, and cancelling is for good (its rows are being given their cancelled records)
+        int changed = ledger().use(jdbc -> jdbc.update("UPDATE inbox_file_status SET control = ? WHERE name = ? AND "
+                                                       + "ended_at IS NULL AND (control IS NULL OR control <> ?)",
+                next == null ? null : next.label(), name, Control.CANCELLED.label()));
         controls.remove(name);
+        if (changed == 0) {
+            ObjectNode now = entry(name);
+            String ended = now == null ? state : now.path("state").asText();
+            throw new FileEndedException(name, ENDED.contains(ended) ? ended : "cancelled");
+        }
         entry.put("state", stateAfter(state, next));
         entry.put("control", next == null ? null : next.label());
         return entry;

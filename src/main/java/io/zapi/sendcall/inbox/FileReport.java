@@ -7,6 +7,7 @@ import java.util.Map;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
 
 import java.io.IOException;
 import java.util.List;
@@ -61,6 +62,8 @@ public class FileReport implements AggregationStrategy {
     /** Exchange property of the file and its rows: the {@link FileProgress} the rows are counted in. */
     static final String PROGRESS = "fileProgress";
 
+    /** The first key of the database lock under which one replica at a time rewrites a report; the second: its name. */
+    private static final int REPORT_LOCK = 0x72707274;
     private static final Logger LOG = LoggerFactory.getLogger(FileReport.class);
     /** A progress line at least this often, even when the file does not pass another tenth. */
     private static final Duration LOG_EVERY = Duration.ofSeconds(30);
@@ -241,6 +244,27 @@ public class FileReport implements AggregationStrategy {
      * while its file is still read: its next running report counts the change. Answers the report written, or null.
      */
     public synchronized ObjectNode rewriteKept(CamelContext context, String reportName, String keptName) {
+        return oneReplicaAtATime(context, reportName, () -> rewriteKeptNow(context, reportName, keptName));
+    }
+
+    /**
+     * Replicas sharing a PostgreSQL ledger rewrite one file's report (and its GET /files entry) one at a time, under a
+     * lock of the database held until the rewrite is done: else two replicas whose rows of the file end together write
+     * the report through the same temporary file (one rename fails), and the one that counted first may write last,
+     * leaving the file "waiting" for a row that has ended. In one process the synchronized callers do the same.
+     */
+    private static <T> T oneReplicaAtATime(CamelContext context, String reportName, Supplier<T> rewrite) {
+        CallLedger ledger = ledger(context);
+        if (ledger.dialect() != CallLedger.Dialect.POSTGRESQL) {
+            return rewrite.get();
+        }
+        return ledger.inTransaction(jdbc -> {
+            jdbc.queryForList("SELECT pg_advisory_xact_lock(?, ?)", REPORT_LOCK, reportName.hashCode());
+            return rewrite.get();
+        });
+    }
+
+    private ObjectNode rewriteKeptNow(CamelContext context, String reportName, String keptName) {
         CallLedger ledger = ledger(context);
         if (keptName == null) {
             keptName = files(context).nameOfReport(reportName);
@@ -270,8 +294,15 @@ public class FileReport implements AggregationStrategy {
      * A row of the file that waited has ended (schedule/WaitingRows): its report and its GET /files entry say so, the
      * row's failure among the latest ones.
      */
-    public void waitingRowEnded(CamelContext context, String reportName, String keptName, Exchange row) {
-        ObjectNode report = rewriteKept(context, reportName, keptName);
+    public synchronized void waitingRowEnded(CamelContext context, String reportName, String keptName, Exchange row) {
+        oneReplicaAtATime(context, reportName, () -> {
+            updateAfterWaitingRow(context, reportName, keptName, row);
+            return null;
+        });
+    }
+
+    private void updateAfterWaitingRow(CamelContext context, String reportName, String keptName, Exchange row) {
+        ObjectNode report = rewriteKeptNow(context, reportName, keptName);
         if (report == null) {
             // still read, here or on another replica: its reader's next status counts the row
             return;
