@@ -92,6 +92,35 @@ class RedialTest {
         }
     }
 
+    /** A redial due outside the calling hours waits for the window, as any waiting row, across a restart. */
+    @Test
+    void aRedialDueOutsideTheCallingHoursWaitsForTheWindow(@TempDir Path dataDir) throws Exception {
+        String phone = "5511944440021";
+        try (ZapiStub zapi = new ZapiStub()) {
+            String report;
+            try (RunningModule module = RunningModule.start(zapi.baseUrl(), dataDir, settings("0.2"))) {
+                module.drop("hours.csv", "phone\n" + phone + "\n");
+                module.awaitRecords("hours.csv", 1);
+                report = Reports.awaitOne(dataDir, "hours.csv").getFileName().toString();
+                missed(module, phone);
+                FilesApiTest.awaitReport(module, report, r -> r.path("waiting").asInt() == 1);
+            }
+            // started again with calling hours that are closed now in São Paulo: the redial, once due, waits for them
+            Map<String, String> closed = new java.util.HashMap<>(settings("0.2"));
+            closed.put("zapi.calling-hours", CallingHoursFilesTest.closedWindow());
+            try (RunningModule module = RunningModule.start(zapi.baseUrl(), dataDir, closed)) {
+                JsonNode listed = await().atMost(Duration.ofSeconds(40)).until(
+                        () -> FilesApiTest.file(module, "hours.csv"),
+                        f -> f != null && f.path("nextWindow").isTextual() && Instant.parse(
+                                f.path("nextWindow").asText()).isAfter(Instant.now().plus(Duration.ofHours(1))));
+                assertThat(listed.path("state").asText()).isEqualTo("waiting");
+                assertThat(listed.path("waiting").asInt()).isEqualTo(1);
+                assertThat(zapi.requestsFor(phone)).hasSize(1);
+                assertThat(module.recordsOf("hours.csv")).hasSize(1);
+            }
+        }
+    }
+
     @Test
     void withoutRedialsAMissedCallIsOnlyRecorded(@TempDir Path dataDir) throws Exception {
         try (ZapiStub zapi = new ZapiStub(); RunningModule module = RunningModule.start(zapi.baseUrl(), dataDir,
