@@ -173,6 +173,13 @@ class FilesApiTest {
             assertThat(Json.MAPPER.readTree(listed.body()).path("files").isArray()).isTrue();
             assertThat(listed.headers().firstValue("X-API-Key")).isEmpty();
             assertThat(listed.headers().firstValue("Cache-Control")).hasValue("no-store");
+            // the OpenAPI document describes them, behind the API key
+            JsonNode paths = Json.MAPPER.readTree(get(module, "/openapi.json", null).body()).path("paths");
+            assertThat(paths.path("/files").path("get").path("security").toString()).contains("api-key");
+            assertThat(paths.path("/files/{name}/{action}").path("post").path("responses").fieldNames())
+                    .toIterable().contains("200", "401", "404", "409");
+            // another method is answered 405 with the methods served
+            assertThat(get(module, "/files/x.csv/pause", API_KEY).statusCode()).isEqualTo(405);
         }
     }
 

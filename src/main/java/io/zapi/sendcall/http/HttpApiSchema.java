@@ -51,4 +51,47 @@ public final class HttpApiSchema {
             @Schema(requiredMode = RequiredMode.REQUIRED, example = "missing or wrong X-API-Key header")
             String message) {
     }
+
+    @Schema(name = "FileList", description = "The inbox files in progress, and those ended in the last ten minutes")
+    public record FileList(@Schema(requiredMode = RequiredMode.REQUIRED) java.util.List<FileEntry> files) {
+    }
+
+    @Schema(name = "FileEntry", description = "An inbox file: its names, state and its report's counts (every field "
+                                              + "of its report but file)")
+    public record FileEntry(
+            @Schema(requiredMode = RequiredMode.REQUIRED, example = "20261130-071935123-calls.csv",
+                    description = "The kept name (in inbox/.done), unique per drop: the name the actions take")
+            String name,
+            @Schema(requiredMode = RequiredMode.REQUIRED, example = "calls.csv", description = "The name as dropped")
+            String originalName,
+            @Schema(requiredMode = RequiredMode.REQUIRED, allowableValues = {"running", "waiting", "paused",
+                    "cancelling", "interrupted", "done", "cancelled", "unreadable"})
+            String state,
+            @Schema(description = "0 to 1: the share of the file read while it is read; once read with rows "
+                                  + "waiting, the share of its rows ended")
+            Double progress,
+            @Schema(description = "Requests read so far") Long requests,
+            @Schema(description = "Rows ended in each outcome, each row once by its final state")
+            java.util.Map<String, Long> outcomes,
+            @Schema(description = "Rows waiting (calling hours, notBefore, paused, a redial)") Long waiting,
+            @Schema(nullable = true, format = "date-time", description = "When the next waiting row is due; null "
+                                                                         + "when paused or nothing waits")
+            String nextWindow,
+            @Schema(description = "The last ten rows that ended failed, error-405, error-415 or rejected, newest "
+                                  + "first")
+            java.util.List<Failure> latestFailures,
+            @Schema(example = "20261130-071935123-calls.csv.json", description = "Its report in outbox/reports")
+            String report,
+            @Schema(example = "20261130-071935123-calls.csv.results.csv", description = "Its results file in "
+                                                                                        + "outbox/results")
+            String results,
+            @Schema(format = "date-time") String startedAt,
+            @Schema(nullable = true, format = "date-time") String finishedAt,
+            @Schema(format = "date-time") String updatedAt) {
+    }
+
+    @Schema(name = "Failure", description = "A row of a file that did not succeed")
+    public record Failure(Integer index, String phone, String outcome, String error,
+                          @Schema(format = "date-time") String at) {
+    }
 }

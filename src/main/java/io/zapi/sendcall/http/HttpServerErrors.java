@@ -62,13 +62,39 @@ public class HttpServerErrors implements StartupListener {
         }
     }
 
+    /**
+     * Whether an endpoint's path ({@code /files/{name}/{action}}: a {...} is one path segment) takes this path. A path
+     * holding a secret ({token}: the webhook's) takes none but itself: with a wrong token, or another method, it is
+     * answered 404 like a path that serves nothing, so that nothing tells it is there.
+     */
+    static boolean serves(String template, String path) {
+        if (template.equals(path)) {
+            return true;
+        }
+        if (template.contains("{token}")) {
+            return false;
+        }
+        String[] wanted = template.split("/", -1);
+        String[] given = path.split("/", -1);
+        if (wanted.length != given.length) {
+            return false;
+        }
+        for (int i = 0; i < wanted.length; i++) {
+            boolean parameter = wanted[i].startsWith("{") && wanted[i].endsWith("}") && !given[i].isEmpty();
+            if (!parameter && !wanted[i].equals(given[i])) {
+                return false;
+            }
+        }
+        return true;
+    }
+
     private void unmatched(CamelContext context, RoutingContext http) {
         String path = http.request().path();
         List<HttpEndpointModel> here = new ArrayList<>();
         List<String> served = new ArrayList<>();
         for (HttpEndpointModel endpoint : endpoints(context)) {
             served.add(endpoint.getVerbs() + " " + endpoint.getUri());
-            if (endpoint.getUri().equals(path)) {
+            if (serves(endpoint.getUri(), path)) {
                 here.add(endpoint);
             }
         }
