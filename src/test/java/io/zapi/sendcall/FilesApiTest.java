@@ -94,6 +94,8 @@ class FilesApiTest {
             assertThat(cancelledRecord.path("error").asText()).contains("was cancelled");
             assertThat(module.outbox("cancelled").resolve(cancelledRecord.path("correlationId").asText() + ".json"))
                     .exists();
+            assertThat(MetricsScrape.of(module).sum("zapi_requests_total", Map.of("outcome", "cancelled")))
+                    .isEqualTo(40.0 - placed);
 
             JsonNode ended = await().atMost(Duration.ofSeconds(10)).until(() -> file(module, "campaign.csv"),
                     f -> "cancelled".equals(f.path("state").asText()));
