@@ -42,6 +42,9 @@ class ValidationTest {
             {"phone": "5511999999999", "callDuration": null}           | callDuration must be a whole number of seconds from 1 to 15
             {"phone": "5511999999999", "id": {"ref": 1}}               | id must be a string or a whole number
             {"phone": "5511999999999", "phone": "5511888888888"}       | Duplicate field 'phone'
+            {"phone": "5511999999999", "notBefore": "2026-12-01T09:00:00"}  | notBefore must be an ISO-8601 date and time with its offset
+            {"phone": "5511999999999", "notBefore": 1764590400000}     | notBefore must be an ISO-8601 date and time with its offset
+            {"phone": "5511999999999", "notBefore": "+999999999-12-31T23:59:59Z"} | notBefore must be within a year from now
             `"5511999999999"`                                          | request must be a JSON object, got a string
             """)
     void invalidRequestsAreRejectedWithTheReasonAndNeverSent(String request, String reason) {

@@ -335,15 +335,26 @@ public class RequestValidator {
      * Absent, null or empty: no such time. A time without an offset is refused, as it would be read in a zone the
      * sender did not choose.
      */
+    private static final java.time.Duration NOT_BEFORE_AT_MOST = java.time.Duration.ofDays(366);
+
     private static java.time.Instant notBefore(JsonNode notBefore) throws InvalidRequestException {
         if (notBefore == null || notBefore.isNull() || notBefore.isTextual() && notBefore.textValue().isEmpty()) {
             return null;
         }
         if (notBefore.isTextual()) {
+            java.time.Instant time = null;
             try {
-                return java.time.OffsetDateTime.parse(notBefore.textValue().trim()).toInstant();
+                time = java.time.OffsetDateTime.parse(notBefore.textValue().trim()).toInstant();
             } catch (java.time.format.DateTimeParseException e) {
                 // the message below says what is expected
+            }
+            // a row waits for it in the ledger: a time years ahead is a mistake, not a plan
+            if (time != null && time.isAfter(java.time.Instant.now().plus(NOT_BEFORE_AT_MOST))) {
+                throw new InvalidRequestException("notBefore must be within a year from now, got "
+                                                  + describe(notBefore));
+            }
+            if (time != null) {
+                return time;
             }
         }
         throw new InvalidRequestException("notBefore must be an ISO-8601 date and time with its offset, such as "
