@@ -96,6 +96,7 @@ class CallingHoursFilesTest {
                         l -> l.size() == 4);
                 assertThat(lines).extracting(l -> l.get("outcome"))
                         .containsExactly("waiting", "waiting", "waiting", "rejected");
+                assertThat(MetricsScrape.of(module).value("zapi_waiting_rows")).isEqualTo(3.0);
                 await().during(Duration.ofSeconds(1)).atMost(Duration.ofSeconds(3))
                         .until(() -> zapi.allRequests().isEmpty());
 
@@ -130,6 +131,7 @@ class CallingHoursFilesTest {
                 assertThat(report.path("finishedAt").isTextual()).isTrue();
                 assertThat(report.path("instances").path("default").path("success").asInt()).isEqualTo(3);
                 assertThat(report.path("instances").path("none").path("rejected").asInt()).isEqualTo(1);
+                assertThat(MetricsScrape.of(module).value("zapi_waiting_rows")).isZero();
                 // each row's entry in the results file ends as its record did
                 Path results = dataDir.resolve("outbox/results").resolve(name + ".results.csv");
                 List<Map<String, String>> lines = await().atMost(Duration.ofSeconds(10)).until(

@@ -267,12 +267,27 @@ public class ZapiMetrics implements StartupListener {
                     Gauge.builder("zapi.inbox.files.in.progress", filesInProgress, AtomicInteger::get)
                             .description("Inbox files being read").register(meters);
                     registerInstanceGauges(meters);
+                    // read from the ledger at each scrape: the rows of every replica, as they share them
+                    Gauge.builder("zapi.waiting.rows", camelContext, ZapiMetrics::waitingRows)
+                            .description("Rows of inbox files waiting to be called (calling hours, notBefore, a "
+                                         + "paused file, a redial), all replicas together").register(meters);
                     registry = meters;
                 }
                 meters = registry;
             }
         }
         return meters;
+    }
+
+    /** The rows waiting in the ledger; NaN while it cannot say (a scrape must not fail for it). */
+    private static double waitingRows(java.util.function.Supplier<CamelContext> context) {
+        try {
+            io.zapi.sendcall.schedule.WaitingRows rows = context.get().getRegistry()
+                    .lookupByNameAndType("waitingRows", io.zapi.sendcall.schedule.WaitingRows.class);
+            return rows != null ? rows.waitingCount() : Double.NaN;
+        } catch (RuntimeException e) {
+            return Double.NaN;
+        }
     }
 
     private void registerInstanceGauges(MeterRegistry meters) {

@@ -301,6 +301,12 @@ public class WaitingRows {
         }
     }
 
+    /** How many rows wait now (or are taken to be called), of every file and replica. */
+    public long waitingCount() {
+        return ledger().use(jdbc -> jdbc.queryForObject("SELECT COUNT(*) FROM waiting_rows WHERE state IN "
+                                                        + "('waiting', 'taken')", Long.class));
+    }
+
     /** What the ledger holds of this file's rows: waiting, ended since they waited, and the outcomes redials replace. */
     public Counts countsOf(String report) {
         int[] waiting = {0};
