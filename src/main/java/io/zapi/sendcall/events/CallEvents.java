@@ -21,7 +21,7 @@ import io.zapi.sendcall.inbox.FileReport;
 import io.zapi.sendcall.inbox.ResultsFiles;
 import io.zapi.sendcall.observe.ZapiMetrics;
 import io.zapi.sendcall.pipeline.CallLedger;
-import io.zapi.sendcall.schedule.WaitingRows;
+import io.zapi.sendcall.schedule.Redials;
 import io.zapi.sendcall.pipeline.Json;
 import io.zapi.sendcall.records.OutcomeRecord;
 import io.zapi.sendcall.records.Timestamps;
@@ -142,7 +142,7 @@ public class CallEvents {
         if (event.callOf() != null && event.callOf().report() != null) {
             if (FileReport.MISSED.equals(event.event())) {
                 // with zapi.redial.max-attempts, the row is called again later (its report then counts it waiting)
-                exchange.getContext().getRegistry().lookupByNameAndType("waitingRows", WaitingRows.class)
+                exchange.getContext().getRegistry().lookupByNameAndType("redials", Redials.class)
                         .redialMissed(event.callOf().correlationId());
             }
             rewriteReport(exchange.getContext(), event.callOf());

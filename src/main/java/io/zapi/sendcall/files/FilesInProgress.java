@@ -163,11 +163,6 @@ public class FilesInProgress {
         return "paused".equals(state) ? "running" : state;
     }
 
-    /** Forgets files that ended before the cutoff (retention). */
-    public int purgeEndedBefore(long cutoffMillis) {
-        return ledger().use(jdbc -> jdbc.update("DELETE FROM inbox_file_status WHERE ended_at IS NOT NULL AND "
-                                                + "ended_at < ?", cutoffMillis));
-    }
 
     /** The body of an answer that is not a file's entry: {"error": "NOT_FOUND", "message": "..."}. */
     public static Map<String, String> error(String error, String message) {

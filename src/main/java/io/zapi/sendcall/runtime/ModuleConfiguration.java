@@ -23,6 +23,7 @@ import io.zapi.sendcall.http.HttpServerErrors;
 import io.zapi.sendcall.files.FilesInProgress;
 import io.zapi.sendcall.inbox.FileReport;
 import io.zapi.sendcall.schedule.CallSchedule;
+import io.zapi.sendcall.schedule.Redials;
 import io.zapi.sendcall.schedule.WaitingRows;
 import io.zapi.sendcall.inbox.ResultsFiles;
 import io.zapi.sendcall.pipeline.CallLedger;
@@ -229,9 +230,15 @@ public class ModuleConfiguration implements CamelConfiguration, CamelContextAwar
     @BindToRegistry
     public synchronized WaitingRows waitingRows() {
         if (waitingRows == null) {
-            waitingRows = new WaitingRows(camelContext, redialMaxAttempts, redialDelayMinutes);
+            waitingRows = new WaitingRows(camelContext);
         }
         return waitingRows;
+    }
+
+    /** Missed calls of inbox rows called again (zapi.redial.*): send-call remembers each call, call events redial. */
+    @BindToRegistry
+    public Redials redials() {
+        return new Redials(camelContext, redialMaxAttempts, redialDelayMinutes);
     }
 
     /** Whether a request is called now: its file's control, its notBefore, the calling hours (send-call). */
