@@ -200,7 +200,7 @@ public class CallEvents {
     }
 
     private static CallLedger ledger(CamelContext context) {
-        return context.getRegistry().lookupByNameAndType("callLedger", CallLedger.class);
+        return CallLedger.of(context);
     }
 
     private synchronized ProducerTemplate producer(CamelContext context) {

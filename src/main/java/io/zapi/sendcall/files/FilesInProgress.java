@@ -7,7 +7,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
-import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.apache.camel.CamelContext;
 
@@ -170,7 +169,7 @@ public class FilesInProgress {
     }
 
     private CallLedger ledger() {
-        return context.getRegistry().lookupByNameAndType("callLedger", CallLedger.class);
+        return CallLedger.of(context);
     }
 
     private static String text(ObjectNode entry) {
@@ -183,9 +182,7 @@ public class FilesInProgress {
 
     private static ObjectNode parse(String text) {
         try {
-            // read as written: a BigDecimal would turn the progress 1.0 into 1
-            return (ObjectNode) Json.MAPPER.reader().without(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS)
-                    .readTree(text);
+            return (ObjectNode) Json.AS_WRITTEN.readTree(text);
         } catch (IOException | ClassCastException e) {
             return null;
         }

@@ -13,7 +13,6 @@ import java.io.IOException;
 import java.util.List;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.apache.camel.AggregationStrategy;
@@ -51,9 +50,8 @@ public class FileReport implements AggregationStrategy {
     public static final String FILE = "inboxFile";
     /** Exchange property: yyyyMMdd-HHmmssSSS, when the file was first taken; its kept original starts with it too. */
     public static final String KEPT_PREFIX = "keptPrefix";
-    /** Reports as trees, their floats as written: a BigDecimal would turn the progress 1.0 into 1. */
-    static final com.fasterxml.jackson.databind.ObjectMapper TREES = Json.MAPPER.copy()
-            .disable(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS);
+    /** Reports as trees, their floats as written. */
+    static final com.fasterxml.jackson.databind.ObjectMapper TREES = Json.AS_WRITTEN;
     /** The GET /files entry's latest failures, newest first. */
     static final String LATEST_FAILURES = "latestFailures";
     /** The report's counts of its calls' events (routes/call-events.camel.yaml). */
@@ -382,7 +380,7 @@ public class FileReport implements AggregationStrategy {
     }
 
     private static CallLedger ledger(CamelContext context) {
-        return context.getRegistry().lookupByNameAndType("callLedger", CallLedger.class);
+        return CallLedger.of(context);
     }
 
     /**

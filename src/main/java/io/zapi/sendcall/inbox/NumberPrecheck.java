@@ -110,8 +110,7 @@ public class NumberPrecheck {
         Set<String> knownKeys;
         Set<String> recorded;
         try {
-            CallLedger ledger = fileExchange.getContext().getRegistry().lookupByNameAndType("callLedger",
-                    CallLedger.class);
+            CallLedger ledger = CallLedger.of(fileExchange.getContext());
             knownKeys = ledger.knownKeys(keys.values());
             recorded = fileExchange.getProperty(CallLedger.DROP_RESUMED, false, Boolean.class)
                     ? ledger.recordedSources(sources.values()) : Set.of();

@@ -39,7 +39,7 @@ public final class HealthChecks {
         }
         PropertiesComponent properties = context.getPropertiesComponent();
         Path dataDir = Path.of(Settings.get(properties, ModuleConfiguration.DATA_DIR)).toAbsolutePath().normalize();
-        CallLedger ledger = context.getRegistry().lookupByNameAndType("callLedger", CallLedger.class);
+        CallLedger ledger = CallLedger.of(context);
         registry.register(new LedgerWritableCheck(ledger));
         registry.register(new FoldersWritableCheck(writtenFolders(properties, dataDir)));
         registry.register(new JmsConsumerConnectedCheck(JMS_ROUTE, Settings.get(properties,

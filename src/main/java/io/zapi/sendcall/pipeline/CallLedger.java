@@ -289,6 +289,11 @@ public class CallLedger implements IdempotentRepository {
                     + "ON CONFLICT (node_id) DO UPDATE SET heartbeat = now()", nodeId);
     }
 
+    /** The ledger bound in this context (LedgerStartup binds it as callLedger), or null before it is. */
+    public static CallLedger of(org.apache.camel.CamelContext context) {
+        return context.getRegistry().lookupByNameAndType("callLedger", CallLedger.class);
+    }
+
     /** This replica's name (zapi.node-id): the owner of the keys it claims, the node of its records. */
     public String nodeId() {
         return nodeId;

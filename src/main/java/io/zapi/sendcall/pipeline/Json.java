@@ -58,6 +58,13 @@ public final class Json {
             .enable(DeserializationFeature.USE_BIG_INTEGER_FOR_INTS)
             .build();
 
+    /**
+     * For the module's own documents (reports, GET /files entries) read back and rewritten: their floats as written,
+     * since a BigDecimal would turn the progress 1.0 into 1.
+     */
+    public static final ObjectMapper AS_WRITTEN = MAPPER.copy()
+            .disable(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS);
+
     /** For a text holding one request: anything after the JSON value is an error, not silently dropped. */
     public static final ObjectReader ONE_VALUE = MAPPER.reader().with(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
 

@@ -149,7 +149,7 @@ public record OutcomeRecord(
 
     /** This replica's name, as the ledger knows it. */
     private static String node(Exchange exchange) {
-        CallLedger ledger = exchange.getContext().getRegistry().lookupByNameAndType("callLedger", CallLedger.class);
+        CallLedger ledger = CallLedger.of(exchange.getContext());
         return ledger != null ? ledger.nodeId() : null;
     }
 

@@ -260,7 +260,7 @@ public class ModuleConfiguration implements CamelConfiguration, CamelContextAwar
     @BindToRegistry
     public ResultsFiles resultsFiles() {
         return new ResultsFiles(Path.of(outboxDir, "results"),
-                () -> camelContext.getRegistry().lookupByNameAndType("callLedger", CallLedger.class));
+                () -> CallLedger.of(camelContext));
     }
 
     /**

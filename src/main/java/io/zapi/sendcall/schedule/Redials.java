@@ -152,6 +152,6 @@ public class Redials {
     }
 
     private CallLedger ledger() {
-        return context.getRegistry().lookupByNameAndType("callLedger", CallLedger.class);
+        return CallLedger.of(context);
     }
 }

@@ -258,6 +258,6 @@ public class WaitingRows {
     }
 
     private CallLedger ledger() {
-        return context.getRegistry().lookupByNameAndType("callLedger", CallLedger.class);
+        return CallLedger.of(context);
     }
 }
