@@ -147,6 +147,38 @@ class CallingHoursFilesTest {
         }
     }
 
+    /**
+     * Identical files dropped at once outside the window: every copy's rows wait; once the window opens each phone is
+     * called once, the other copy's rows are duplicates of it.
+     */
+    @Test
+    void identicalDropsThatWaitPlaceEachCallOnce(@TempDir Path dataDir) throws Exception {
+        String content = "phone\n5511955550031\n5511955550032\n";
+        try (ZapiStub zapi = new ZapiStub()) {
+            try (RunningModule module = RunningModule.start(zapi.baseUrl(), dataDir, settings(closedWindow()))) {
+                java.nio.file.Files.writeString(module.inbox().resolve(".a.part"), content);
+                java.nio.file.Files.writeString(module.inbox().resolve(".b.part"), content);
+                java.nio.file.Files.move(module.inbox().resolve(".a.part"), module.inbox().resolve("copy-a.csv"));
+                java.nio.file.Files.move(module.inbox().resolve(".b.part"), module.inbox().resolve("copy-b.csv"));
+                for (String copy : List.of("copy-a.csv", "copy-b.csv")) {
+                    await().atMost(Duration.ofSeconds(20)).until(() -> FilesApiTest.file(module, copy),
+                            f -> f != null && f.path("waiting").asInt() == 2);
+                }
+                assertThat(zapi.allRequests()).isEmpty();
+            }
+            try (RunningModule module = RunningModule.start(zapi.baseUrl(), dataDir, settings(openWindow()))) {
+                List<JsonNode> a = module.awaitRecords("copy-a.csv", 2);
+                List<JsonNode> b = module.awaitRecords("copy-b.csv", 2);
+                List<String> outcomes = new java.util.ArrayList<>();
+                a.forEach(r -> outcomes.add(r.path("outcome").asText()));
+                b.forEach(r -> outcomes.add(r.path("outcome").asText()));
+                assertThat(outcomes).containsExactlyInAnyOrder("success", "success", "duplicate", "duplicate");
+                assertThat(zapi.requestsFor("5511955550031")).hasSize(1);
+                assertThat(zapi.requestsFor("5511955550032")).hasSize(1);
+            }
+        }
+    }
+
     @Test
     void aRowWaitsForItsNotBeforeAndOverHttpALaterOneIsRejected(@TempDir Path dataDir) throws Exception {
         try (ZapiStub zapi = new ZapiStub(); RunningModule module = RunningModule.start(zapi.baseUrl(), dataDir,
